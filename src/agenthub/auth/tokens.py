@@ -1,0 +1,42 @@
+"""HS256 JWTs whose times come from the injected clock, so expiry is testable without sleeping."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+
+
+class TokenError(Exception):
+    """The token is missing, malformed, or its signature does not verify."""
+
+
+class TokenExpired(TokenError):
+    pass
+
+
+def issue_token(
+    claims: dict[str, Any],
+    *,
+    secret: str,
+    now: datetime,
+    ttl: timedelta,
+    headers: dict[str, Any] | None = None,
+) -> str:
+    payload = {**claims, "iat": int(now.timestamp()), "exp": int((now + ttl).timestamp())}
+    return jwt.encode(payload, secret, algorithm="HS256", headers=headers)
+
+
+def decode_token(token: str, *, secret: str, now: datetime) -> dict[str, Any]:
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token, secret, algorithms=["HS256"], options={"verify_exp": False, "require": ["exp"]}
+        )
+    except jwt.PyJWTError as exc:
+        raise TokenError(str(exc)) from exc
+    if not isinstance(claims.get("exp"), int | float):
+        raise TokenError("exp is not a number")
+    if claims["exp"] <= now.timestamp():
+        raise TokenExpired("token expired")
+    return claims

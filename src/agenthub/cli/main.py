@@ -1,0 +1,66 @@
+"""`agenthub serve` runs the server; `agenthub migrate` only applies migrations."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from agenthub import __version__
+
+
+def _serve(_args: argparse.Namespace) -> int:
+    from agenthub.server.runner import serve
+    from agenthub.server.runtime import ConfigurationError
+    from agenthub.server.settings import Settings
+
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        asyncio.run(serve(settings))
+    except (ConfigurationError, ValueError, OSError) as exc:
+        print(f"agenthub: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _migrate(_args: argparse.Namespace) -> int:
+    from agenthub.server.settings import Settings
+    from agenthub.storage import Database
+    from agenthub.storage.migrate import migrate
+
+    async def run() -> None:
+        db = Database(Settings().storage.database_url)
+        try:
+            await migrate(db)
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+    print("agenthub: database is up to date")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agenthub", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"agenthub {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run every protocol on its port").set_defaults(run=_serve)
+    commands.add_parser("migrate", help="apply database migrations and exit").set_defaults(run=_migrate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,271 @@
+"""The engine: the one place jobs are created, leased, moved on and expired, for every protocol."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from agenthub.core import rules
+from agenthub.core.clock import Clock
+from agenthub.core.errors import JobNotFound
+from agenthub.core.jobs import (
+    Change,
+    EventDraft,
+    Job,
+    JobEvent,
+    JobFilter,
+    JobStatus,
+    KindPolicy,
+    LeaseRef,
+    NewJob,
+)
+from agenthub.core.nodes import AgentNode, NodeSighting
+from agenthub.core.ports import EventSink, Guard, JobStore, NodeStore, Rule, TxHook
+
+log = logging.getLogger(__name__)
+
+
+def job_channel(kind: str) -> str:
+    return f"jobs.{kind}"
+
+
+class Engine:
+    def __init__(
+        self,
+        jobs: JobStore,
+        nodes: NodeStore,
+        *,
+        clock: Clock,
+        sink: EventSink,
+        policies: Mapping[str, KindPolicy] | None = None,
+    ) -> None:
+        self.jobs = jobs
+        self.nodes = nodes
+        self.clock = clock
+        self._sink = sink
+        self._policies: dict[str, KindPolicy] = dict(policies or {})
+
+    def register_kind(self, kind: str, policy: KindPolicy) -> None:
+        self._policies[kind] = policy
+
+    def policy(self, kind: str) -> KindPolicy:
+        return self._policies.get(kind, KindPolicy())
+
+    # -- jobs -------------------------------------------------------------------------------------------
+
+    async def submit(self, new: NewJob) -> Job | None:
+        """Creates a job; None when another job already holds its dedupe key."""
+        job = await self.jobs.insert(new, now=self.clock.now())
+        if job is not None:
+            await self._announce(Change(job, EventDraft("created")))
+        return job
+
+    async def get(self, job_id: int) -> Job:
+        job = await self.jobs.get(job_id)
+        if job is None:
+            raise JobNotFound(job_id)
+        return job
+
+    async def events(self, job_id: int) -> list[JobEvent]:
+        return await self.jobs.events(job_id)
+
+    async def find(
+        self,
+        *,
+        kind: str,
+        owner_id: int | None = None,
+        subject_id: int | None = None,
+        statuses: Sequence[JobStatus] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[Job], int]:
+        return await self.jobs.find(
+            kind=kind, owner_id=owner_id, subject_id=subject_id, statuses=statuses, limit=limit, offset=offset
+        )
+
+    async def lease(
+        self, job_filter: JobFilter, *, node_id: str, limit: int, lease_for: timedelta
+    ) -> list[Job]:
+        """Returns expired leases in the filter's scope to the queue, then leases due jobs to the node."""
+        await self.expire_due(job_filter)
+        leased = await self.jobs.lease(
+            job_filter, node_id=node_id, limit=limit, now=self.clock.now(), lease_for=lease_for
+        )
+        for job in leased:
+            await self._announce(Change(job, EventDraft("leased", node_id=node_id)))
+        return leased
+
+    async def start(
+        self,
+        job_id: int,
+        lease: LeaseRef,
+        *,
+        lease_for: timedelta,
+        message: str | None = None,
+        hook: TxHook | None = None,
+        guard: Guard | None = None,
+    ) -> Change:
+        now = self.clock.now()
+        return await self._apply(
+            job_id,
+            lambda job: rules.start(job, lease, now=now, lease_for=lease_for, message=message),
+            hook,
+            guard,
+        )
+
+    async def heartbeat(
+        self,
+        job_id: int,
+        lease: LeaseRef,
+        *,
+        lease_for: timedelta,
+        message: str | None = None,
+        guard: Guard | None = None,
+    ) -> Change:
+        now = self.clock.now()
+        return await self._apply(
+            job_id,
+            lambda job: rules.heartbeat(job, lease, now=now, lease_for=lease_for, message=message),
+            guard=guard,
+        )
+
+    async def progress(
+        self,
+        job_id: int,
+        lease: LeaseRef,
+        *,
+        percent: int,
+        message: str | None = None,
+        guard: Guard | None = None,
+    ) -> Change:
+        now = self.clock.now()
+        return await self._apply(
+            job_id,
+            lambda job: rules.progress(job, lease, now=now, percent=percent, message=message),
+            guard=guard,
+        )
+
+    async def complete(
+        self,
+        job_id: int,
+        lease: LeaseRef,
+        *,
+        result: dict[str, Any] | None = None,
+        message: str | None = None,
+        hook: TxHook | None = None,
+        guard: Guard | None = None,
+    ) -> Change:
+        now = self.clock.now()
+        return await self._apply(
+            job_id,
+            lambda job: rules.complete(job, lease, now=now, result=result, message=message),
+            hook,
+            guard,
+        )
+
+    async def fail(
+        self,
+        job_id: int,
+        lease: LeaseRef,
+        *,
+        error_code: str | None = None,
+        message: str | None = None,
+        result: dict[str, Any] | None = None,
+        retryable: bool = True,
+        hook: TxHook | None = None,
+        guard: Guard | None = None,
+    ) -> Change:
+        now = self.clock.now()
+
+        def rule(job: Job) -> Change:
+            return rules.fail(
+                job,
+                lease,
+                now=now,
+                policy=self.policy(job.kind),
+                error_code=error_code,
+                message=message,
+                result=result,
+                retryable=retryable,
+            )
+
+        return await self._apply(job_id, rule, hook, guard)
+
+    async def release(
+        self, job_id: int, lease: LeaseRef, *, reason: str, guard: Guard | None = None
+    ) -> Change:
+        now = self.clock.now()
+        return await self._apply(
+            job_id,
+            lambda job: rules.release(job, lease, now=now, policy=self.policy(job.kind), reason=reason),
+            guard=guard,
+        )
+
+    async def cancel(
+        self,
+        job_id: int,
+        *,
+        reason: str | None = None,
+        hook: TxHook | None = None,
+        guard: Guard | None = None,
+    ) -> Change:
+        now = self.clock.now()
+        return await self._apply(job_id, lambda job: rules.cancel(job, now=now, reason=reason), hook, guard)
+
+    async def expire_due(self, job_filter: JobFilter | None = None) -> list[Change]:
+        """Requeues jobs whose lease ran out, ends jobs past their deadline. Safe to run anywhere."""
+        changes = await self.jobs.expire_due(
+            lambda job, now: rules.expire(job, now=now, policy=self.policy(job.kind)),
+            now=self.clock.now(),
+            job_filter=job_filter,
+        )
+        for change in changes:
+            await self._announce(change)
+        return changes
+
+    async def _apply(
+        self, job_id: int, rule: Rule, hook: TxHook | None = None, guard: Guard | None = None
+    ) -> Change:
+        if guard is not None:
+            unguarded = rule
+
+            def rule(job: Job) -> Change:
+                guard(job)
+                return unguarded(job)
+
+        change = await self.jobs.apply(job_id, rule, hook=hook)
+        await self._announce(change)
+        return change
+
+    async def _announce(self, change: Change) -> None:
+        if change.event is None:
+            return
+        job, event = change.job, change.event
+        message = {
+            "job_id": job.id,
+            "kind": job.kind,
+            "event": event.type,
+            "status": job.status.value,
+            "node_id": event.node_id,
+            "owner_id": job.owner_id,
+            "subject_id": job.subject_id,
+            "external_id": job.external_id,
+            "target_node": job.target_node,
+        }
+        try:
+            await self._sink.publish(job_channel(job.kind), message)
+        except Exception:  # a live push must never undo a committed change
+            log.exception("could not publish %s of job %s", event.type, job.id)
+
+    # -- nodes ------------------------------------------------------------------------------------------
+
+    async def node_seen(self, sighting: NodeSighting) -> AgentNode:
+        return await self.nodes.seen(sighting, now=self.clock.now())
+
+    async def node_gone(self, kind: str, node_id: str) -> None:
+        await self.nodes.mark_offline(kind, node_id, now=self.clock.now())
+
+    async def mark_silent_nodes_offline(self, silent_for: timedelta) -> list[AgentNode]:
+        return await self.nodes.mark_stale_offline(now=self.clock.now(), silent_for=silent_for)

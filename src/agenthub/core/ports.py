@@ -1,0 +1,69 @@
+"""What the engine needs from the outside world, as protocols. Storage and bus implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from agenthub.core.jobs import Change, Job, JobEvent, JobFilter, JobStatus, NewJob
+from agenthub.core.nodes import AgentNode, NodeSighting
+
+Rule = Callable[[Job], Change]
+# A protocol's own writes that must commit with a job change (e.g. copying a result onto its user row).
+# The first argument is the storage's open transaction; core never looks inside it.
+TxHook = Callable[[Any, Change], Awaitable[None]]
+ExpiryRule = Callable[[Job, datetime], Change]
+# A caller's own check on the locked job before the rule runs (e.g. "this job belongs to my manager").
+Guard = Callable[[Job], None]
+
+
+class JobStore(Protocol):
+    async def insert(self, new: NewJob, *, now: datetime) -> Job | None:
+        """Inserts a job and its 'created' event. None when its dedupe key is already taken."""
+
+    async def get(self, job_id: int) -> Job | None: ...
+
+    async def apply(self, job_id: int, rule: Rule, *, hook: TxHook | None = None) -> Change:
+        """Loads the job under a lock, applies the rule and writes the result with its event."""
+
+    async def lease(
+        self, job_filter: JobFilter, *, node_id: str, limit: int, now: datetime, lease_for: timedelta
+    ) -> list[Job]:
+        """Leases up to `limit` due pending jobs, highest priority then oldest first; never one twice."""
+
+    async def expire_due(
+        self, rule: ExpiryRule, *, now: datetime, job_filter: JobFilter | None = None, limit: int = 500
+    ) -> list[Change]:
+        """Applies the expiry rule to held jobs whose lease ran out and active jobs past their deadline."""
+
+    async def events(self, job_id: int) -> list[JobEvent]: ...
+
+    async def find(
+        self,
+        *,
+        kind: str,
+        owner_id: int | None = None,
+        subject_id: int | None = None,
+        statuses: Sequence[JobStatus] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[Job], int]: ...
+
+
+class NodeStore(Protocol):
+    async def seen(self, sighting: NodeSighting, *, now: datetime) -> AgentNode: ...
+
+    async def get(self, kind: str, node_id: str) -> AgentNode | None: ...
+
+    async def list_nodes(self, kind: str, *, owner_id: int | None = None) -> list[AgentNode]: ...
+
+    async def mark_offline(self, kind: str, node_id: str, *, now: datetime) -> None: ...
+
+    async def mark_stale_offline(self, *, now: datetime, silent_for: timedelta) -> list[AgentNode]: ...
+
+
+class EventSink(Protocol):
+    """Where the engine announces changes after they are committed (the live bus)."""
+
+    async def publish(self, channel: str, message: dict[str, Any]) -> None: ...

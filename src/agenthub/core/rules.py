@@ -1,0 +1,235 @@
+"""The engine's rules, as pure functions from a job (and a request) to a Change.
+
+Storage loads the job under a lock, applies one of these, and writes the new job and its event in the same
+transaction. Nothing here touches I/O, so every rule is tested without a database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from agenthub.core.errors import InvalidTransition, LeaseMismatch
+from agenthub.core.jobs import Change, EventDraft, Job, JobStatus, KindPolicy, LeaseRef
+
+
+def lease(job: Job, *, node_id: str, now: datetime, lease_for: timedelta) -> Change:
+    if job.status is not JobStatus.PENDING:
+        raise InvalidTransition(job.id, job.status, "lease")
+    leased = replace(
+        job,
+        status=JobStatus.LEASED,
+        leased_by=node_id,
+        lease_epoch=job.lease_epoch + 1,
+        lease_until=now + lease_for,
+        updated_at=now,
+    )
+    return Change(leased, EventDraft("leased", node_id=node_id))
+
+
+def _require_live_lease(job: Job, lease_ref: LeaseRef, now: datetime) -> None:
+    if not job.held_by(lease_ref) or job.lease_until is None or job.lease_until < now:
+        raise LeaseMismatch(job.id, lease_ref.node_id)
+
+
+def start(
+    job: Job, lease_ref: LeaseRef, *, now: datetime, lease_for: timedelta, message: str | None = None
+) -> Change:
+    if job.status is JobStatus.RUNNING and job.held_by(lease_ref):
+        return heartbeat(job, lease_ref, now=now, lease_for=lease_for, message=message, event="start")
+    _require_live_lease(job, lease_ref, now)
+    started = replace(
+        job,
+        status=JobStatus.RUNNING,
+        started_at=job.started_at or now,
+        lease_until=_extended(job, now, lease_for),
+        message=message if message is not None else job.message,
+        updated_at=now,
+    )
+    return Change(started, EventDraft("start", node_id=lease_ref.node_id, message=message))
+
+
+def heartbeat(
+    job: Job,
+    lease_ref: LeaseRef,
+    *,
+    now: datetime,
+    lease_for: timedelta,
+    message: str | None = None,
+    event: str = "heartbeat",
+) -> Change:
+    _require_live_lease(job, lease_ref, now)
+    renewed = replace(job, lease_until=_extended(job, now, lease_for), updated_at=now)
+    return Change(renewed, EventDraft(event, node_id=lease_ref.node_id, message=message))
+
+
+def progress(
+    job: Job, lease_ref: LeaseRef, *, now: datetime, percent: int, message: str | None = None
+) -> Change:
+    _require_live_lease(job, lease_ref, now)
+    moved = replace(
+        job,
+        status=JobStatus.RUNNING,
+        started_at=job.started_at or now,
+        progress=max(0, min(100, percent)),
+        message=message if message is not None else job.message,
+        updated_at=now,
+    )
+    return Change(
+        moved,
+        EventDraft("progress", node_id=lease_ref.node_id, message=message, data={"progress": moved.progress}),
+    )
+
+
+def complete(
+    job: Job,
+    lease_ref: LeaseRef,
+    *,
+    now: datetime,
+    result: dict[str, Any] | None = None,
+    message: str | None = None,
+) -> Change:
+    if job.status is JobStatus.SUCCESS and _was_last_held_by(job, lease_ref):
+        return Change(job, None)
+    _refuse_unless_held(job, lease_ref, now, "complete")
+    done = replace(
+        job,
+        status=JobStatus.SUCCESS,
+        lease_until=None,
+        finished_at=now,
+        progress=100 if job.progress is not None else None,
+        result=result,
+        message=message,
+        error_code=None,
+        updated_at=now,
+    )
+    return Change(done, EventDraft("success", node_id=lease_ref.node_id, message=message))
+
+
+def fail(
+    job: Job,
+    lease_ref: LeaseRef,
+    *,
+    now: datetime,
+    policy: KindPolicy,
+    error_code: str | None = None,
+    message: str | None = None,
+    result: dict[str, Any] | None = None,
+    retryable: bool = True,
+) -> Change:
+    if job.status in (JobStatus.FAILED, JobStatus.PENDING) and _was_last_held_by(job, lease_ref):
+        return Change(job, None)
+    _refuse_unless_held(job, lease_ref, now, "fail")
+    attempts = job.attempts + 1
+    retry = retryable and error_code not in policy.non_retryable_errors and attempts < job.max_attempts
+    failed = replace(
+        job,
+        status=JobStatus.PENDING if retry else JobStatus.FAILED,
+        attempts=attempts,
+        lease_until=None,
+        scheduled_at=now + policy.retry_delay if retry else job.scheduled_at,
+        finished_at=None if retry else now,
+        result=result,
+        error_code=error_code,
+        message=message,
+        updated_at=now,
+    )
+    data = {"retry": retry, "attempts": attempts}
+    return Change(
+        failed,
+        EventDraft("fail", node_id=lease_ref.node_id, message=message, error_code=error_code, data=data),
+    )
+
+
+def expire(job: Job, *, now: datetime, policy: KindPolicy, reason: str | None = None) -> Change:
+    """Applies the job's clocks: a passed deadline ends it; a lease that ran out returns it to the queue."""
+    if job.status.is_final:
+        return Change(job, None)
+    if job.deadline is not None and job.deadline <= now:
+        ended = replace(
+            job,
+            status=JobStatus.EXPIRED,
+            lease_until=None,
+            finished_at=now,
+            updated_at=now,
+            message=reason or job.message,
+        )
+        return Change(ended, EventDraft("expired", node_id=job.leased_by, message=reason))
+    if not job.status.is_held or (reason is None and job.lease_until is not None and job.lease_until >= now):
+        return Change(job, None)
+    return _requeue_or_exhaust(job, now=now, policy=policy, reason=reason or "lease expired")
+
+
+def release(job: Job, lease_ref: LeaseRef, *, now: datetime, policy: KindPolicy, reason: str) -> Change:
+    """The holder gave the job up (e.g. its connection dropped): counts as a lost attempt."""
+    if not job.held_by(lease_ref):
+        raise LeaseMismatch(job.id, lease_ref.node_id)
+    return _requeue_or_exhaust(job, now=now, policy=policy, reason=reason)
+
+
+def cancel(job: Job, *, now: datetime, reason: str | None = None) -> Change:
+    if job.status is JobStatus.CANCELLED:
+        return Change(job, None)
+    if job.status.is_final:
+        raise InvalidTransition(job.id, job.status, "cancel")
+    cancelled = replace(
+        job,
+        status=JobStatus.CANCELLED,
+        lease_until=None,
+        finished_at=now,
+        updated_at=now,
+        message=reason or job.message,
+    )
+    return Change(cancelled, EventDraft("cancelled", node_id=job.leased_by, message=reason))
+
+
+def _requeue_or_exhaust(job: Job, *, now: datetime, policy: KindPolicy, reason: str) -> Change:
+    attempts = job.attempts + 1
+    if attempts >= job.max_attempts:
+        ended = replace(
+            job,
+            status=policy.exhausted_status,
+            attempts=attempts,
+            lease_until=None,
+            finished_at=now,
+            updated_at=now,
+            message=reason,
+        )
+        return Change(
+            ended, EventDraft("timeout", node_id=job.leased_by, message=reason, data={"attempts": attempts})
+        )
+    requeued = replace(
+        job,
+        status=JobStatus.PENDING,
+        attempts=attempts,
+        lease_until=None,
+        scheduled_at=now + policy.retry_delay,
+        updated_at=now,
+        message=reason,
+    )
+    return Change(
+        requeued,
+        EventDraft("timeout_requeued", node_id=job.leased_by, message=reason, data={"attempts": attempts}),
+    )
+
+
+def _refuse_unless_held(job: Job, lease_ref: LeaseRef, now: datetime, operation: str) -> None:
+    if job.status.is_final or job.status is JobStatus.PENDING:
+        if job.leased_by != lease_ref.node_id:
+            raise LeaseMismatch(job.id, lease_ref.node_id)
+        raise InvalidTransition(job.id, job.status, operation)
+    _require_live_lease(job, lease_ref, now)
+
+
+def _was_last_held_by(job: Job, lease_ref: LeaseRef) -> bool:
+    if job.leased_by != lease_ref.node_id or job.lease_epoch == 0:
+        return False
+    return lease_ref.epoch is None or lease_ref.epoch == job.lease_epoch
+
+
+def _extended(job: Job, now: datetime, lease_for: timedelta) -> datetime:
+    until = now + lease_for
+    if job.deadline is not None:
+        until = min(until, job.deadline)
+    return until

@@ -1,0 +1,30 @@
+"""The Oas2.0 cloud backend app (seed 000), port 7000."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp
+
+from agenthub.protocols.oas import errors, routes_agent, routes_manager, routes_public, routes_super
+from agenthub.protocols.oas.context import OasContext
+from agenthub.server.body_limit import BodySizeLimit
+from agenthub.server.runtime import Runtime
+
+
+def create_app(runtime: Runtime) -> ASGIApp:
+    app = FastAPI(title="agenthub · Oas2.0 cloud backend", version="1.0.0", docs_url="/docs", redoc_url=None)
+    app.state.runtime = runtime
+    app.state.oas = oas_context(runtime)
+    errors.install(app)
+    for module in (routes_public, routes_agent, routes_super, routes_manager):
+        app.include_router(module.router())
+    return BodySizeLimit(app, max_bytes=runtime.settings.oas.max_body_bytes, too_large=errors.too_large)
+
+
+def oas_context(runtime: Runtime) -> OasContext:
+    """One context per runtime, shared by the app and the protocol's background loops."""
+    context = runtime.extras.get("oas")
+    if context is None:
+        context = runtime.extras["oas"] = OasContext(runtime)
+    assert isinstance(context, OasContext)
+    return context

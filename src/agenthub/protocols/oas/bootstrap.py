@@ -1,0 +1,36 @@
+"""Start-up: the first super admin, from AGENTHUB_SUPER_USERNAME / AGENTHUB_SUPER_PASSWORD or generated."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from agenthub.auth import hash_password
+from agenthub.core.errors import Conflict
+from agenthub.protocols.oas.repository import OasRepository
+from agenthub.server.runtime import ConfigurationError, Runtime
+
+log = logging.getLogger(__name__)
+
+
+async def ensure_super_admin(runtime: Runtime) -> None:
+    repo = OasRepository(runtime.db)
+    if await repo.super_admin_count() > 0:
+        return
+    settings = runtime.settings.oas
+    username = settings.super_username or "admin"
+    password = settings.super_password.get_secret_value() if settings.super_password else None
+    generated = password is None
+    if generated and runtime.settings.is_production:
+        raise ConfigurationError("set AGENTHUB_SUPER_PASSWORD for the first start in production")
+    password = password or secrets.token_urlsafe(12)
+    try:
+        await repo.create_super_admin(
+            username=username, password_hash=await hash_password(password), now=runtime.clock.now()
+        )
+    except Conflict:  # another replica created it first
+        return
+    if generated:
+        print(
+            f"agenthub: created super admin {username!r} with password {password!r} (shown once)", flush=True
+        )

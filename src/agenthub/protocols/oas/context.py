@@ -1,0 +1,79 @@
+"""The Oas app's shared state, handed to every route as the `Oas` dependency."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from agenthub.core.jobs import Change
+from agenthub.protocols.oas.records import User
+from agenthub.protocols.oas.repository import OasRepository
+from agenthub.protocols.oas.security import Principal
+from agenthub.protocols.oas.service import OasJobs
+from agenthub.protocols.oas.settings import OasSettings
+from agenthub.protocols.oas.templates import POOLS, TEMPLATES
+from agenthub.server.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+ReportListener = Callable[[Change], Awaitable[None]]
+PRESENCE_WRITE_EVERY = 5.0  # seconds; a busy node is not written on every call
+
+
+class OasContext:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.settings: OasSettings = runtime.settings.oas
+        self.repo = OasRepository(runtime.db)
+        self.jobs = OasJobs(runtime, self.repo)
+        self.report_listeners: list[ReportListener] = []
+        self._last_presence: dict[str, float] = {}
+
+    def now(self) -> datetime:
+        return self.runtime.clock.now()
+
+    async def presence(self, agent: Principal) -> None:
+        assert agent.node_id is not None and agent.manager_id is not None
+        last = self._last_presence.get(agent.node_id, 0.0)
+        if time.monotonic() - last < PRESENCE_WRITE_EVERY:
+            return
+        self._last_presence[agent.node_id] = time.monotonic()
+        await self.jobs.node_seen(manager_id=agent.manager_id, node_id=agent.node_id)
+
+    async def after_report(self, change: Change) -> None:
+        """Runs what follows a complete/fail (e.g. notifications); never fails the agent's call."""
+        if not change.changed:
+            return
+        for listener in self.report_listeners:
+            try:
+                await listener(change)
+            except Exception:
+                log.exception("report listener failed for job %s", change.job.id)
+
+    async def full_config(self, user: User) -> dict[str, Any]:
+        config = user.full_config()
+        config["task_config"] = merged_task_config(user)
+        return config
+
+
+def merged_task_config(user: User) -> dict[str, Any]:
+    """The user's task settings over the templates, for the tasks of the user's pool."""
+    merged: dict[str, Any] = {}
+    for name in POOLS.get(user.user_type, ()):
+        template = TEMPLATES[name]
+        own = user.task_config.get(name) or {}
+        merged[name] = {"enabled": template.enabled, "priority": template.priority, **own}
+    return merged
+
+
+def oas_of(request: Request) -> OasContext:
+    context: OasContext = request.app.state.oas
+    return context
+
+
+Oas = Annotated[OasContext, Depends(oas_of)]

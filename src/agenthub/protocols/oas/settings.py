@@ -1,0 +1,23 @@
+"""Oas2.0 settings (AGENTHUB_OAS_*, plus the super admin bootstrap variables the issue names)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class OasSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AGENTHUB_OAS_", extra="ignore", populate_by_name=True)
+
+    port: int = 7000
+    agent_token_ttl_seconds: int = 24 * 3600
+    operator_token_ttl_seconds: int = 12 * 3600
+    max_poll_limit: int = 20
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_logs_per_request: int = 1000
+    super_username: str | None = Field(
+        default=None, validation_alias=AliasChoices("AGENTHUB_SUPER_USERNAME", "AGENTHUB_OAS_SUPER_USERNAME")
+    )
+    super_password: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("AGENTHUB_SUPER_PASSWORD", "AGENTHUB_OAS_SUPER_PASSWORD")
+    )

@@ -1,0 +1,56 @@
+"""How Oas values look on the wire: Go-style job objects and RFC 3339 UTC times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from agenthub.core.jobs import Job
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Times without a zone are taken as UTC, as Go clients send them."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def fmt_time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    value = value.astimezone(UTC)
+    if value.microsecond:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def job_to_wire(job: Job) -> dict[str, Any]:
+    """A TaskJob exactly as seed 000 section 4.2 shows it."""
+    return {
+        "ID": job.id,
+        "ManagerID": job.owner_id,
+        "UserID": job.subject_id,
+        "TaskType": job.type,
+        "Payload": job.payload,
+        "Priority": job.priority,
+        "ScheduledAt": fmt_time(job.scheduled_at),
+        "Status": job.status.value,
+        "LeasedByNode": job.leased_by or "",
+        "LeaseUntil": fmt_time(job.lease_until),
+        "Attempts": job.attempts,
+        "MaxAttempts": job.max_attempts,
+        "CreatedAt": fmt_time(job.created_at),
+        "UpdatedAt": fmt_time(job.updated_at),
+    }
+
+
+def job_to_operator_wire(job: Job) -> dict[str, Any]:
+    """The agent's view plus what an operator needs to see why a job ended as it did."""
+    return {
+        **job_to_wire(job),
+        "Result": job.result,
+        "ErrorCode": job.error_code or "",
+        "Message": job.message or "",
+        "StartedAt": fmt_time(job.started_at),
+        "FinishedAt": fmt_time(job.finished_at),
+    }

@@ -1,0 +1,12 @@
+"""The protocols this build knows, by name, in start order."""
+
+from __future__ import annotations
+
+from agenthub.server.protocol import ProtocolSpec
+
+
+def available() -> dict[str, ProtocolSpec]:
+    from agenthub.protocols import oas
+
+    specs = [oas.spec()]
+    return {spec.name: spec for spec in specs}

@@ -1,0 +1,160 @@
+"""Runs every selected protocol on its own port in one process and one event loop, with the engine's
+background loops beside them, and stops them all together on Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import timedelta
+from types import TracebackType
+
+import uvicorn
+
+from agenthub.core.clock import Clock
+from agenthub.server.loops import Loop, LoopGroup
+from agenthub.server.protocol import ProtocolSpec
+from agenthub.server.runtime import Runtime, open_runtime
+from agenthub.server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the runner (several servers share one process)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class Listeners:
+    """The protocol apps, each listening on its port (0: an ephemeral port, as tests use)."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        specs: Sequence[ProtocolSpec],
+        *,
+        host: str,
+        ports: dict[str, int] | None = None,
+    ) -> None:
+        self._runtime = runtime
+        self._specs = specs
+        self._host = host
+        self._ports = ports or {}
+        self._servers: list[_Server] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.urls: dict[str, str] = {}
+
+    async def __aenter__(self) -> Listeners:
+        try:
+            for spec in self._specs:
+                await self._start(spec)
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def _start(self, spec: ProtocolSpec) -> None:
+        port = self._ports.get(spec.name, spec.port(self._runtime.settings))
+        config = uvicorn.Config(
+            spec.create_app(self._runtime),
+            host=self._host,
+            port=port,
+            lifespan="off",
+            access_log=False,
+            log_level=self._runtime.settings.server.log_level,
+            timeout_graceful_shutdown=3,
+            ws_ping_interval=None,
+        )
+        try:
+            sock = config.bind_socket()
+        except SystemExit as exc:  # uvicorn exits the process when a port is taken; we want an error
+            raise OSError(f"{spec.name}: cannot listen on {self._host}:{port}") from exc
+        server = _Server(config)
+        task = asyncio.create_task(server.serve(sockets=[sock]), name=f"listener-{spec.name}")
+        self._servers.append(server)
+        self._tasks.append(task)
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError(f"{spec.name} listener stopped while starting")
+            await asyncio.sleep(0.005)
+        bound_port = sock.getsockname()[1]
+        self.urls[spec.name] = f"http://{self._host}:{bound_port}"
+
+    async def wait_any_stopped(self) -> None:
+        await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for server in self._servers:
+            server.should_exit = True
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._servers, self._tasks = [], []
+
+
+def engine_loops(runtime: Runtime) -> list[Loop]:
+    settings = runtime.settings.engine
+    silence = timedelta(seconds=settings.node_silence_seconds)
+    return [
+        Loop("lease-reaper", settings.reaper_interval_seconds, runtime.engine.expire_due),
+        Loop(
+            "presence",
+            settings.presence_interval_seconds,
+            lambda: runtime.engine.mark_silent_nodes_offline(silence),
+        ),
+    ]
+
+
+def selected_specs(settings: Settings) -> list[ProtocolSpec]:
+    from agenthub.protocols.registry import available
+
+    specs = available()
+    return [specs[name] for name in settings.server.selected_protocols(tuple(specs))]
+
+
+@contextlib.asynccontextmanager
+async def running(
+    runtime: Runtime, specs: Sequence[ProtocolSpec], *, host: str, ports: dict[str, int] | None = None
+) -> AsyncIterator[Listeners]:
+    """Everything a served runtime runs: start-up hooks, background loops and listeners."""
+    for spec in specs:
+        await spec.on_start(runtime)
+    loops = engine_loops(runtime) + [loop for spec in specs for loop in spec.loops(runtime)]
+    try:
+        async with LoopGroup(loops), Listeners(runtime, specs, host=host, ports=ports) as listeners:
+            yield listeners
+    finally:
+        for spec in reversed(specs):
+            await spec.on_stop(runtime)
+
+
+async def serve(settings: Settings, *, clock: Clock | None = None, stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    specs = selected_specs(settings)
+    async with (
+        open_runtime(settings, clock=clock) as runtime,
+        running(runtime, specs, host=settings.server.host) as listeners,
+    ):
+        for name, url in listeners.urls.items():
+            log.info("%s listening on %s", name, url)
+            print(f"agenthub: {name} listening on {url}", flush=True)
+        waiter = asyncio.create_task(listeners.wait_any_stopped())
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait([waiter, stopper], return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        stopper.cancel()
+        print("agenthub: stopping", flush=True)

@@ -1,0 +1,280 @@
+"""Jobs in SQL. Every change loads the job under a lock, applies a core rule, and writes the job and its
+event in one transaction. The lease query uses FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite the write
+transaction (BEGIN IMMEDIATE) already excludes every other writer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from agenthub.core.errors import JobNotFound
+from agenthub.core.jobs import Change, Job, JobEvent, JobFilter, JobStatus, NewJob
+from agenthub.core.ports import ExpiryRule, Rule, TxHook
+from agenthub.storage.database import Database
+from agenthub.storage.tables import job_events, jobs
+from agenthub.storage.upsert import insert_for
+
+HELD = (JobStatus.LEASED.value, JobStatus.RUNNING.value)
+ACTIVE = (JobStatus.PENDING.value, *HELD)
+MUTABLE = (
+    "status",
+    "payload",
+    "priority",
+    "scheduled_at",
+    "attempts",
+    "max_attempts",
+    "leased_by",
+    "lease_epoch",
+    "lease_until",
+    "deadline",
+    "started_at",
+    "finished_at",
+    "progress",
+    "result",
+    "error_code",
+    "message",
+    "updated_at",
+    "target_node",
+)
+
+
+def row_to_job(row: Any) -> Job:
+    m = row._mapping
+    return Job(
+        id=m["id"],
+        kind=m["kind"],
+        type=m["type"],
+        status=JobStatus(m["status"]),
+        payload=m["payload"] or {},
+        priority=m["priority"],
+        scheduled_at=m["scheduled_at"],
+        attempts=m["attempts"],
+        max_attempts=m["max_attempts"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        owner_id=m["owner_id"],
+        subject_id=m["subject_id"],
+        external_id=m["external_id"],
+        target_node=m["target_node"],
+        dedupe_key=m["dedupe_key"],
+        leased_by=m["leased_by"],
+        lease_epoch=m["lease_epoch"],
+        lease_until=m["lease_until"],
+        deadline=m["deadline"],
+        started_at=m["started_at"],
+        finished_at=m["finished_at"],
+        progress=m["progress"],
+        result=m["result"],
+        error_code=m["error_code"],
+        message=m["message"],
+    )
+
+
+def _mutable_values(job: Job) -> dict[str, Any]:
+    values = {name: getattr(job, name) for name in MUTABLE}
+    values["status"] = job.status.value
+    return values
+
+
+class SqlJobStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def insert(self, new: NewJob, *, now: datetime) -> Job | None:
+        values = {
+            "kind": new.kind,
+            "type": new.type,
+            "status": JobStatus.PENDING.value,
+            "payload": new.payload,
+            "priority": new.priority,
+            "scheduled_at": new.scheduled_at or now,
+            "attempts": 0,
+            "max_attempts": new.max_attempts,
+            "owner_id": new.owner_id,
+            "subject_id": new.subject_id,
+            "external_id": new.external_id,
+            "target_node": new.target_node,
+            "dedupe_key": new.dedupe_key,
+            "deadline": new.deadline,
+            "lease_epoch": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        async with self.db.write() as conn:
+            stmt = insert_for(self.db.dialect, jobs).values(**values)
+            if new.dedupe_key is not None:
+                stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+            row = (await conn.execute(stmt.returning(*jobs.c))).first()
+            if row is None:
+                return None
+            job = row_to_job(row)
+            await conn.execute(job_events.insert().values(job_id=job.id, type="created", created_at=now))
+            return job
+
+    async def get(self, job_id: int) -> Job | None:
+        async with self.db.read() as conn:
+            row = (await conn.execute(sa.select(jobs).where(jobs.c.id == job_id))).first()
+        return row_to_job(row) if row else None
+
+    async def get_by_external_id(self, external_id: str) -> Job | None:
+        async with self.db.read() as conn:
+            row = (await conn.execute(sa.select(jobs).where(jobs.c.external_id == external_id))).first()
+        return row_to_job(row) if row else None
+
+    async def apply(self, job_id: int, rule: Rule, *, hook: TxHook | None = None) -> Change:
+        async with self.db.write() as conn:
+            row = (await conn.execute(self._locked(sa.select(jobs).where(jobs.c.id == job_id)))).first()
+            if row is None:
+                raise JobNotFound(job_id)
+            change = rule(row_to_job(row))
+            if change.event is not None:
+                await self._write(conn, change)
+                if hook is not None:
+                    await hook(conn, change)
+            return change
+
+    async def lease(
+        self, job_filter: JobFilter, *, node_id: str, limit: int, now: datetime, lease_for: timedelta
+    ) -> list[Job]:
+        query = (
+            self._scoped(sa.select(jobs.c.id), job_filter)
+            .where(
+                jobs.c.status == JobStatus.PENDING.value,
+                jobs.c.scheduled_at <= now,
+            )
+            .order_by(jobs.c.priority.desc(), jobs.c.scheduled_at, jobs.c.id)
+            .limit(limit)
+        )
+        async with self.db.write() as conn:
+            ids = list((await conn.execute(self._locked(query, skip_locked=True))).scalars())
+            if not ids:
+                return []
+            # Mirrors core.rules.lease for a batch: one statement instead of one per job.
+            stmt = (
+                jobs.update()
+                .where(jobs.c.id.in_(ids))
+                .values(
+                    status=JobStatus.LEASED.value,
+                    leased_by=node_id,
+                    lease_epoch=jobs.c.lease_epoch + 1,
+                    lease_until=now + lease_for,
+                    updated_at=now,
+                )
+                .returning(*jobs.c)
+            )
+            leased = sorted((row_to_job(r) for r in await conn.execute(stmt)), key=lambda j: ids.index(j.id))
+            await conn.execute(
+                job_events.insert(),
+                [
+                    {"job_id": job.id, "type": "leased", "node_id": node_id, "created_at": now}
+                    for job in leased
+                ],
+            )
+            return leased
+
+    async def expire_due(
+        self, rule: ExpiryRule, *, now: datetime, job_filter: JobFilter | None = None, limit: int = 500
+    ) -> list[Change]:
+        lapsed = sa.and_(jobs.c.status.in_(HELD), jobs.c.lease_until < now)
+        overdue = sa.and_(jobs.c.status.in_(ACTIVE), jobs.c.deadline <= now)
+        query = sa.select(jobs).where(sa.or_(lapsed, overdue)).order_by(jobs.c.id).limit(limit)
+        if job_filter is not None:
+            query = self._scoped(query, job_filter, include_targeted=True)
+        async with self.db.write() as conn:
+            changes = [
+                rule(row_to_job(row), now)
+                for row in await conn.execute(self._locked(query, skip_locked=True))
+            ]
+            changes = [change for change in changes if change.event is not None]
+            for change in changes:
+                await self._write(conn, change)
+            return changes
+
+    async def events(self, job_id: int) -> list[JobEvent]:
+        query = sa.select(job_events).where(job_events.c.job_id == job_id).order_by(job_events.c.id)
+        async with self.db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            JobEvent(
+                id=r.id,
+                job_id=r.job_id,
+                type=r.type,
+                created_at=r.created_at,
+                node_id=r.node_id,
+                message=r.message,
+                error_code=r.error_code,
+                data=r.data,
+            )
+            for r in rows
+        ]
+
+    async def find(
+        self,
+        *,
+        kind: str,
+        owner_id: int | None = None,
+        subject_id: int | None = None,
+        statuses: Sequence[JobStatus] | None = None,
+        target_node: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[Job], int]:
+        conditions: list[Any] = [jobs.c.kind == kind]
+        if owner_id is not None:
+            conditions.append(jobs.c.owner_id == owner_id)
+        if subject_id is not None:
+            conditions.append(jobs.c.subject_id == subject_id)
+        if statuses:
+            conditions.append(jobs.c.status.in_([s.value for s in statuses]))
+        if target_node is not None:
+            conditions.append(jobs.c.target_node == target_node)
+        query = sa.select(jobs).where(*conditions).order_by(jobs.c.id.desc()).limit(limit).offset(offset)
+        count = sa.select(sa.func.count()).select_from(jobs).where(*conditions)
+        async with self.db.read() as conn:
+            rows = (await conn.execute(query)).all()
+            total = (await conn.execute(count)).scalar_one()
+        return [row_to_job(r) for r in rows], total
+
+    async def count_by_status(self, *, kind: str, owner_id: int | None = None) -> dict[str, int]:
+        query = sa.select(jobs.c.status, sa.func.count()).where(jobs.c.kind == kind).group_by(jobs.c.status)
+        if owner_id is not None:
+            query = query.where(jobs.c.owner_id == owner_id)
+        async with self.db.read() as conn:
+            return {status: n for status, n in (await conn.execute(query)).all()}
+
+    async def _write(self, conn: AsyncConnection, change: Change) -> None:
+        job, event = change.job, change.event
+        assert event is not None
+        await conn.execute(jobs.update().where(jobs.c.id == job.id).values(**_mutable_values(job)))
+        await conn.execute(
+            job_events.insert().values(
+                job_id=job.id,
+                type=event.type,
+                node_id=event.node_id,
+                message=event.message,
+                error_code=event.error_code,
+                data=event.data,
+                created_at=job.updated_at,
+            )
+        )
+
+    def _locked(self, query: Any, *, skip_locked: bool = False) -> Any:
+        """Row locks on PostgreSQL; batch reads (lease, expiry) skip rows another transaction holds."""
+        return query if self.db.is_sqlite else query.with_for_update(skip_locked=skip_locked)
+
+    @staticmethod
+    def _scoped(query: Any, job_filter: JobFilter, *, include_targeted: bool = False) -> Any:
+        query = query.where(jobs.c.kind == job_filter.kind)
+        if job_filter.owner_id is not None:
+            query = query.where(jobs.c.owner_id == job_filter.owner_id)
+        if job_filter.types:
+            query = query.where(jobs.c.type.in_(job_filter.types))
+        if job_filter.node_id is not None and not include_targeted:
+            query = query.where(
+                sa.or_(jobs.c.target_node.is_(None), jobs.c.target_node == job_filter.node_id)
+            )
+        return query

@@ -1,0 +1,81 @@
+"""Agent nodes in SQL: an upsert on every sighting, and a sweep that marks silent nodes offline."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from agenthub.core.nodes import AgentNode, NodeSighting, NodeStatus
+from agenthub.storage.database import Database
+from agenthub.storage.tables import agent_nodes
+from agenthub.storage.upsert import insert_for
+
+
+def row_to_node(row: Any) -> AgentNode:
+    m = row._mapping
+    return AgentNode(
+        kind=m["kind"],
+        node_id=m["node_id"],
+        status=NodeStatus(m["status"]),
+        last_seen_at=m["last_seen_at"],
+        created_at=m["created_at"],
+        owner_id=m["owner_id"],
+        version=m["version"],
+        info=m["info"],
+    )
+
+
+class SqlNodeStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def seen(self, sighting: NodeSighting, *, now: datetime) -> AgentNode:
+        changes: dict[str, Any] = {"status": NodeStatus.ONLINE.value, "last_seen_at": now}
+        if sighting.owner_id is not None:
+            changes["owner_id"] = sighting.owner_id
+        if sighting.version is not None:
+            changes["version"] = sighting.version
+        if sighting.info is not None:
+            changes["info"] = sighting.info
+        stmt = insert_for(self.db.dialect, agent_nodes).values(
+            kind=sighting.kind,
+            node_id=sighting.node_id,
+            created_at=now,
+            **{"owner_id": sighting.owner_id, "version": sighting.version, "info": sighting.info, **changes},
+        )
+        stmt = stmt.on_conflict_do_update(index_elements=["kind", "node_id"], set_=changes)
+        async with self.db.write() as conn:
+            row = (await conn.execute(stmt.returning(*agent_nodes.c))).one()
+        return row_to_node(row)
+
+    async def get(self, kind: str, node_id: str) -> AgentNode | None:
+        query = sa.select(agent_nodes).where(agent_nodes.c.kind == kind, agent_nodes.c.node_id == node_id)
+        async with self.db.read() as conn:
+            row = (await conn.execute(query)).first()
+        return row_to_node(row) if row else None
+
+    async def list_nodes(self, kind: str, *, owner_id: int | None = None) -> list[AgentNode]:
+        query = sa.select(agent_nodes).where(agent_nodes.c.kind == kind).order_by(agent_nodes.c.node_id)
+        if owner_id is not None:
+            query = query.where(agent_nodes.c.owner_id == owner_id)
+        async with self.db.read() as conn:
+            return [row_to_node(r) for r in await conn.execute(query)]
+
+    async def mark_offline(self, kind: str, node_id: str, *, now: datetime) -> None:
+        stmt = agent_nodes.update().where(agent_nodes.c.kind == kind, agent_nodes.c.node_id == node_id)
+        async with self.db.write() as conn:
+            await conn.execute(stmt.values(status=NodeStatus.OFFLINE.value))
+
+    async def mark_stale_offline(self, *, now: datetime, silent_for: timedelta) -> list[AgentNode]:
+        stmt = (
+            agent_nodes.update()
+            .where(
+                agent_nodes.c.status == NodeStatus.ONLINE.value, agent_nodes.c.last_seen_at < now - silent_for
+            )
+            .values(status=NodeStatus.OFFLINE.value)
+            .returning(*agent_nodes.c)
+        )
+        async with self.db.write() as conn:
+            return [row_to_node(r) for r in await conn.execute(stmt)]

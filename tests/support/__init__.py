@@ -1,0 +1,1 @@
+"""Shared test machinery: real databases per backend, real servers on ephemeral ports."""
