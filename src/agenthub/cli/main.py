@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
+import importlib.util
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from agenthub import __version__
+
+AGENT_PROTOCOLS = ("oas", "devices", "maicraft", "comfyui", "iac")
 
 
 def _serve(_args: argparse.Namespace) -> int:
@@ -53,7 +58,23 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run every protocol on its port").set_defaults(run=_serve)
     commands.add_parser("migrate", help="apply database migrations and exit").set_defaults(run=_migrate)
+    agent = commands.add_parser("agent", help="run a simulated agent of one protocol")
+    protocols = agent.add_subparsers(dest="protocol", required=True)
+    for name, module in agent_commands().items():
+        sub = protocols.add_parser(name, help=module.HELP)
+        module.configure(sub)
+        sub.set_defaults(run=module.run)
     return parser
+
+
+def agent_commands() -> dict[str, Any]:
+    """`agenthub agent <protocol>` lives in agenthub.cli.agent_<protocol>: HELP, configure(), run()."""
+    found = {}
+    for name in AGENT_PROTOCOLS:
+        module_name = f"agenthub.cli.agent_{name}"
+        if importlib.util.find_spec(module_name) is not None:
+            found[name] = importlib.import_module(module_name)
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,1 @@
+"""Agent-side clients, one subpackage per protocol: what an agent author imports."""
