@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from agenthub.protocols.oas import errors, routes_agent, routes_manager, routes_public, routes_super
+from agenthub.protocols.oas import (
+    errors,
+    routes_agent,
+    routes_manager,
+    routes_public,
+    routes_super,
+    routes_user_auth,
+)
 from agenthub.protocols.oas.context import OasContext
 from agenthub.server.body_limit import BodySizeLimit
 from agenthub.server.runtime import Runtime
@@ -16,7 +23,7 @@ def create_app(runtime: Runtime) -> ASGIApp:
     app.state.runtime = runtime
     app.state.oas = oas_context(runtime)
     errors.install(app)
-    for module in (routes_public, routes_agent, routes_super, routes_manager):
+    for module in (routes_public, routes_agent, routes_super, routes_manager, routes_user_auth):
         app.include_router(module.router())
     return BodySizeLimit(app, max_bytes=runtime.settings.oas.max_body_bytes, too_large=errors.too_large)
 

@@ -97,3 +97,8 @@ class JobCreateIn(_Body):
     priority: int | None = Field(default=None, ge=0, le=1000)
     scheduled_at: datetime | None = None
     max_attempts: int = Field(default=3, ge=1, le=100)
+
+
+class UserLoginIn(_Body):
+    account_no: str = Field(min_length=1, max_length=64)
+    device_info: dict[str, Any] | str | None = None
