@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from tests.support.databases import PostgresTemplate, SqliteTemplate
 from tests.support.services import require_postgres
 
 BACKENDS = ["sqlite", "postgresql"]
+os.environ.setdefault("AGENTHUB_SCRYPT_N", "1024")  # fast password hashes in tests; production keeps 2**14
 
 
 @pytest.fixture(scope="session")

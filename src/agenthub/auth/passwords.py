@@ -11,6 +11,11 @@ import os
 N, R, P = 2**14, 8, 1
 
 
+def _cost() -> int:
+    """scrypt's N. Each hash records its parameters, so lowering this (tests do) never breaks old hashes."""
+    return int(os.environ.get("AGENTHUB_SCRYPT_N", N))
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
@@ -21,8 +26,9 @@ def _unb64(text: str) -> bytes:
 
 def hash_password_sync(password: str) -> str:
     salt = os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=N, r=R, p=P, dklen=32)
-    return f"scrypt${N}${R}${P}${_b64(salt)}${_b64(digest)}"
+    n = _cost()
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=R, p=P, dklen=32)
+    return f"scrypt${n}${R}${P}${_b64(salt)}${_b64(digest)}"
 
 
 def verify_password_sync(password: str, encoded: str) -> bool:

@@ -26,10 +26,15 @@ class RedisBus:
         self._reader: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
-    async def start(self) -> None:
+    async def start(self, *, ready_within: float = 2.0) -> None:
+        """Starts the reader. A Redis that is down does not stop the server: /health says so, and the
+        reader keeps reconnecting."""
         if self._reader is None:
             self._reader = asyncio.create_task(self._read_forever(), name="redis-bus-reader")
-            await asyncio.wait_for(self._ready.wait(), timeout=10)
+            try:
+                await asyncio.wait_for(self._ready.wait(), timeout=ready_within)
+            except TimeoutError:
+                log.warning("redis bus not subscribed yet; live events across replicas wait for it")
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
         await self._redis.publish(self._prefix + channel, json.dumps(message, default=str))
@@ -59,8 +64,8 @@ class RedisBus:
                 await self._read()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("redis bus reader failed; reconnecting in 1s")
+            except Exception as exc:
+                log.warning("redis bus reader: %s; reconnecting in 1s", exc)
                 await asyncio.sleep(1)
 
     async def _read(self) -> None:

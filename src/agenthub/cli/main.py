@@ -26,13 +26,23 @@ def _serve(_args: argparse.Namespace) -> int:
         level=settings.server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        asyncio.run(serve(settings))
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(serve(settings))
     except (ConfigurationError, ValueError, OSError) as exc:
         print(f"agenthub: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _loop_factory() -> Any:
+    """uvloop when installed (it comes with uvicorn[standard]); the standard loop otherwise."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def _migrate(_args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import timedelta
 from types import TracebackType
@@ -71,9 +72,9 @@ class Listeners:
             ws_ping_interval=None,
         )
         try:
-            sock = config.bind_socket()
-        except SystemExit as exc:  # uvicorn exits the process when a port is taken; we want an error
-            raise OSError(f"{spec.name}: cannot listen on {self._host}:{port}") from exc
+            sock = listen_socket(self._host, port)
+        except OSError as exc:
+            raise OSError(f"{spec.name}: cannot listen on {self._host}:{port}: {exc.strerror}") from exc
         server = _Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]), name=f"listener-{spec.name}")
         self._servers.append(server)
@@ -100,6 +101,23 @@ class Listeners:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._servers, self._tasks = [], []
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket created with an explicit IPPROTO_TCP: asyncio only sets TCP_NODELAY on
+    connections whose socket says so, and without it every keep-alive response written in two parts
+    waits ~40 ms for the client's delayed ACK (Nagle)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 def engine_loops(runtime: Runtime) -> list[Loop]:

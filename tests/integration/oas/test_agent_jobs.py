@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
-from tests.integration.oas.conftest import OasWorld, parse_time
+from tests.integration.oas.conftest import Agent, OasWorld, parse_time
 
 SEED_JOB_KEYS = {
     "ID",
@@ -115,3 +116,148 @@ async def test_complete_twice_is_idempotent_and_other_node_refused(world: OasWor
     assert (await world.report(other, job["ID"], "complete", message="late")).status_code == 403
     events = await world.http.get(f"/api/v1/manager/jobs/{job['ID']}/events", headers=manager["headers"])
     assert [e["event_type"] for e in events.json()["data"]["items"]].count("success") == 1
+
+
+async def test_poll_sees_only_own_managers_due_jobs_best_priority_first(world: OasWorld) -> None:
+    manager = await world.manager()
+    rival = await world.manager("mgr2")
+    agent = await world.agent(manager)
+    user = await world.user(manager)
+    rival_user = await world.user(rival)
+    low = await world.job(manager, user["id"], "explore", priority=10)
+    high = await world.job(manager, user["id"], "signin", priority=90)
+    await world.job(
+        manager, user["id"], "yuhun", scheduled_at=(world.clock.now() + timedelta(hours=1)).isoformat()
+    )
+    await world.job(rival, rival_user["id"], "signin")
+    polled = await world.poll(agent, limit=10)
+    assert [j["ID"] for j in polled["jobs"]] == [high["ID"], low["ID"]]
+
+
+async def test_poll_limit_defaults_to_10_and_is_capped_at_20(world: OasWorld) -> None:
+    manager = await world.manager()
+    agent = await world.agent(manager)
+    user = await world.user(manager)
+    for _ in range(25):
+        await world.job(manager, user["id"])
+    assert len((await world.poll(agent))["jobs"]) == 10
+    assert len((await world.poll(agent, limit=100))["jobs"]) == 15
+
+
+async def test_duiyi_jingcai_jobs_carry_the_answer(world: OasWorld) -> None:
+    manager = await world.manager()
+    agent = await world.agent(manager)
+    user = await world.user(manager, user_type="duiyi")
+    await world.job(manager, user["id"], "duiyi_jingcai", payload={"answer": "左"})
+    [job] = (await world.poll(agent))["jobs"]
+    assert job["TaskType"] == "duiyi_jingcai"
+    assert job["Payload"]["answer"] == "左"
+
+
+async def test_fail_retries_until_max_attempts(world: OasWorld) -> None:
+    manager = await world.manager()
+    agent = await world.agent(manager)
+    user = await world.user(manager)
+    job = await world.job(manager, user["id"], max_attempts=2)
+    await world.poll(agent)
+    r = await world.report(
+        agent,
+        job["ID"],
+        "fail",
+        message="本地批次失败",
+        error_code="LOCAL_BATCH_FAILED",
+        result={"account_status": "invalid", "login_id": "g1", "current_task": ""},
+    )
+    assert r.status_code == 200
+    view = await world.job_view(manager, job["ID"])
+    assert (view["Status"], view["Attempts"], view["ErrorCode"]) == ("pending", 1, "LOCAL_BATCH_FAILED")
+    [again] = (await world.poll(agent))["jobs"]
+    assert again["ID"] == job["ID"] and again["Attempts"] == 1
+    await world.report(agent, job["ID"], "fail", message="again", error_code="LOCAL_EXEC_FAIL")
+    view = await world.job_view(manager, job["ID"])
+    assert (view["Status"], view["Attempts"]) == ("failed", 2)
+    users = (await world.http.get("/api/v1/manager/users", headers=manager["headers"])).json()["data"][
+        "items"
+    ]
+    assert users[0]["archive_status"] == "invalid"
+    assert users[0]["assets"] == {}
+
+
+async def test_errors_retrying_cannot_fix_fail_at_once(world: OasWorld) -> None:
+    manager = await world.manager()
+    agent = await world.agent(manager)
+    user = await world.user(manager)
+    for code in ("LOCAL_ACCOUNT_NOT_MAPPED", "LOCAL_ACCOUNT_MISSING", "TASK_TYPE_INVALID"):
+        job = await world.job(manager, user["id"])
+        await world.poll(agent)
+        await world.report(agent, job["ID"], "fail", message=code, error_code=code)
+        view = await world.job_view(manager, job["ID"])
+        assert (view["Status"], view["Attempts"]) == ("failed", 1), code
+
+
+async def test_heartbeat_after_the_lease_ran_out_is_refused(world: OasWorld) -> None:
+    manager = await world.manager()
+    agent = await world.agent(manager)
+    user = await world.user(manager)
+    job = await world.job(manager, user["id"])
+    await world.poll(agent, lease_seconds=30)
+    world.clock.advance(31)
+    r = await world.report(agent, job["ID"], "heartbeat", lease_seconds=30)
+    assert r.status_code == 403
+    assert r.json() == {"detail": "租约不匹配"}
+
+
+async def test_unknown_job_is_404_and_finished_job_cannot_restart(world: OasWorld) -> None:
+    manager = await world.manager()
+    agent = await world.agent(manager)
+    user = await world.user(manager)
+    r = await world.report(agent, 424242, "start")
+    assert r.status_code == 404 and r.json() == {"detail": "任务不存在"}
+    job = await world.job(manager, user["id"])
+    await world.poll(agent)
+    await world.report(agent, job["ID"], "complete")
+    r = await world.report(agent, job["ID"], "start")
+    assert r.status_code == 403
+
+
+async def test_crashed_agent_job_returns_and_is_done_once_by_another_node(world: OasWorld) -> None:
+    """An agent takes a job and vanishes: the reaper requeues it; another node completes it, once."""
+    manager = await world.manager()
+    crashed = await world.agent(manager, node_id="CRASHED-NODE")
+    survivor = await world.agent(manager, node_id="SURVIVOR-NODE")
+    user = await world.user(manager)
+    job = await world.job(manager, user["id"])
+    await world.poll(crashed, lease_seconds=30)
+    await world.report(crashed, job["ID"], "start", lease_seconds=30)
+    world.clock.advance(31)
+    for _ in range(200):  # the reaper loop runs every 50 ms in tests; nobody polls meanwhile
+        view = await world.job_view(manager, job["ID"])
+        if view["Status"] == "pending":
+            break
+        await asyncio.sleep(0.02)
+    assert view["Status"] == "pending" and view["Attempts"] == 1
+    [again] = (await world.poll(survivor))["jobs"]
+    assert again["ID"] == job["ID"] and again["LeasedByNode"] == "SURVIVOR-NODE"
+    assert (await world.report(crashed, job["ID"], "complete", message="late")).status_code == 403
+    assert (await world.report(survivor, job["ID"], "complete", message="done")).status_code == 200
+    events = await world.http.get(f"/api/v1/manager/jobs/{job['ID']}/events", headers=manager["headers"])
+    types = [e["event_type"] for e in events.json()["data"]["items"]]
+    assert types == ["created", "leased", "start", "timeout_requeued", "leased", "success"]
+
+
+async def test_many_agents_polling_at_once_never_share_a_job(world: OasWorld) -> None:
+    manager = await world.manager()
+    agents = [await world.agent(manager, node_id=f"RACE-NODE-{i}") for i in range(8)]
+    user = await world.user(manager)
+    created = {(await world.job(manager, user["id"]))["ID"] for _ in range(60)}
+
+    async def drain(agent: Agent) -> list[int]:
+        taken: list[int] = []
+        while jobs := (await world.poll(agent, limit=3))["jobs"]:
+            taken += [j["ID"] for j in jobs]
+        return taken
+
+    results = await asyncio.gather(*(drain(a) for a in agents))
+    taken = [job_id for batch in results for job_id in batch]
+    assert len(taken) == len(set(taken)) == len(created)
+    assert set(taken) == created

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 NodeId = Field(min_length=3, max_length=128)
 LeaseSeconds = Field(default=90, ge=5, le=3600)
@@ -53,7 +53,7 @@ class GameProfileIn(_Body):
 
 
 class ExploreProgressIn(_Body):
-    progress: dict[str, bool]
+    progress: dict[str, StrictBool]
 
 
 class LogIn(_Body):
