@@ -88,8 +88,8 @@ class Engine:
     async def lease(
         self, job_filter: JobFilter, *, node_id: str, limit: int, lease_for: timedelta
     ) -> list[Job]:
-        """Returns expired leases in the filter's scope to the queue, then leases due jobs to the node."""
-        await self.expire_due(job_filter)
+        """Returns lapsed leases to the queue (all of them: always correct), then leases due jobs."""
+        await self.expire_due()
         leased = await self.jobs.lease(
             job_filter, node_id=node_id, limit=limit, now=self.clock.now(), lease_for=lease_for
         )
@@ -214,12 +214,11 @@ class Engine:
         now = self.clock.now()
         return await self._apply(job_id, lambda job: rules.cancel(job, now=now, reason=reason), hook, guard)
 
-    async def expire_due(self, job_filter: JobFilter | None = None) -> list[Change]:
+    async def expire_due(self) -> list[Change]:
         """Requeues jobs whose lease ran out, ends jobs past their deadline. Safe to run anywhere."""
         changes = await self.jobs.expire_due(
             lambda job, now: rules.expire(job, now=now, policy=self.policy(job.kind)),
             now=self.clock.now(),
-            job_filter=job_filter,
         )
         for change in changes:
             await self._announce(change)

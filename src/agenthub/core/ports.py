@@ -32,9 +32,7 @@ class JobStore(Protocol):
     ) -> list[Job]:
         """Leases up to `limit` due pending jobs, highest priority then oldest first; never one twice."""
 
-    async def expire_due(
-        self, rule: ExpiryRule, *, now: datetime, job_filter: JobFilter | None = None, limit: int = 500
-    ) -> list[Change]:
+    async def expire_due(self, rule: ExpiryRule, *, now: datetime, limit: int = 500) -> list[Change]:
         """Applies the expiry rule to held jobs whose lease ran out and active jobs past their deadline."""
 
     async def events(self, job_id: int) -> list[JobEvent]: ...

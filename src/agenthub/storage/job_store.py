@@ -176,20 +176,19 @@ class SqlJobStore:
             )
             return leased
 
-    async def expire_due(
-        self, rule: ExpiryRule, *, now: datetime, job_filter: JobFilter | None = None, limit: int = 500
-    ) -> list[Change]:
-        lapsed = sa.and_(jobs.c.status.in_(HELD), jobs.c.lease_until < now)
-        overdue = sa.and_(jobs.c.status.in_(ACTIVE), jobs.c.deadline <= now)
-        query = sa.select(jobs).where(sa.or_(lapsed, overdue)).order_by(jobs.c.id).limit(limit)
-        if job_filter is not None:
-            query = self._scoped(query, job_filter, include_targeted=True)
+    async def expire_due(self, rule: ExpiryRule, *, now: datetime, limit: int = 500) -> list[Change]:
+        # Two index-friendly questions instead of one OR (which would scan the table), asked on a read
+        # connection first, so the common case (nothing due) takes no write lock.
+        lapsed = sa.select(jobs.c.id).where(jobs.c.status.in_(HELD), jobs.c.lease_until < now).limit(limit)
+        overdue = sa.select(jobs.c.id).where(jobs.c.deadline <= now, jobs.c.status.in_(ACTIVE)).limit(limit)
+        async with self.db.read() as conn:
+            ids = set((await conn.execute(lapsed)).scalars()) | set((await conn.execute(overdue)).scalars())
+        if not ids:
+            return []
+        query = sa.select(jobs).where(jobs.c.id.in_(sorted(ids))).order_by(jobs.c.id)
         async with self.db.write() as conn:
-            changes = [
-                rule(row_to_job(row), now)
-                for row in await conn.execute(self._locked(query, skip_locked=True))
-            ]
-            changes = [change for change in changes if change.event is not None]
+            rows = await conn.execute(self._locked(query, skip_locked=True))
+            changes = [change for row in rows if (change := rule(row_to_job(row), now)).event is not None]
             for change in changes:
                 await self._write(conn, change)
             return changes
@@ -267,13 +266,13 @@ class SqlJobStore:
         return query if self.db.is_sqlite else query.with_for_update(skip_locked=skip_locked)
 
     @staticmethod
-    def _scoped(query: Any, job_filter: JobFilter, *, include_targeted: bool = False) -> Any:
+    def _scoped(query: Any, job_filter: JobFilter) -> Any:
         query = query.where(jobs.c.kind == job_filter.kind)
         if job_filter.owner_id is not None:
             query = query.where(jobs.c.owner_id == job_filter.owner_id)
         if job_filter.types:
             query = query.where(jobs.c.type.in_(job_filter.types))
-        if job_filter.node_id is not None and not include_targeted:
+        if job_filter.node_id is not None:
             query = query.where(
                 sa.or_(jobs.c.target_node.is_(None), jobs.c.target_node == job_filter.node_id)
             )

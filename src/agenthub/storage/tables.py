@@ -52,6 +52,7 @@ jobs = sa.Table(
     # The lease query: pending jobs of a kind (and owner), best priority first, then oldest.
     sa.Index("ix_jobs_queue", "kind", "status", "owner_id", sa.text("priority DESC"), "scheduled_at", "id"),
     sa.Index("ix_jobs_held", "status", "lease_until"),
+    sa.Index("ix_jobs_deadline", "status", "deadline"),
     sa.Index("ix_jobs_owner", "kind", "owner_id", "id"),
     sa.Index("ix_jobs_subject", "kind", "subject_id", "id"),
 )

@@ -61,6 +61,7 @@ def upgrade() -> None:
         ["kind", "status", "owner_id", sa.text("priority DESC"), "scheduled_at", "id"],
     )
     op.create_index("ix_jobs_held", "jobs", ["status", "lease_until"])
+    op.create_index("ix_jobs_deadline", "jobs", ["status", "deadline"])
     op.create_index("ix_jobs_owner", "jobs", ["kind", "owner_id", "id"])
     op.create_index("ix_jobs_subject", "jobs", ["kind", "subject_id", "id"])
 

@@ -1,0 +1,74 @@
+"""Shared bench plumbing: a real `agenthub serve` in its own process, percentiles, and median-of-runs."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def agenthub_server(database_url: str, *, protocols: str, port_env: str) -> Iterator[str]:
+    """Starts `agenthub serve` (uvloop) in a child process, so the load generator does not share its CPU time."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "AGENTHUB_DATABASE_URL": database_url,
+        "AGENTHUB_PROTOCOLS": protocols,
+        port_env: str(port),
+        "AGENTHUB_LOG_LEVEL": "warning",
+        "AGENTHUB_SUPER_USERNAME": "root",
+        "AGENTHUB_SUPER_PASSWORD": "rootpass123",
+        "AGENTHUB_JWT_SECRET": "bench-secret-" + "x" * 32,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agenthub.cli.main", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(url + "/health", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        "server did not start: " + (process.stderr.read() or b"").decode()[-2000:]
+                    )
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def percentile(samples: list[float], p: float) -> float:
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def summary(values: list[float]) -> str:
+    """Median with min-max, the way the figures are reported."""
+    return f"{statistics.median(values):,.1f} ({min(values):,.1f}-{max(values):,.1f})"
