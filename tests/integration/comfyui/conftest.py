@@ -113,7 +113,7 @@ class ComfyWorld:
         return issued.token, issued.nonce
 
     async def leased_task(self, agent_id: str = "gpu-1") -> tuple[str, str, str, int]:
-        """A task pushed to (leased by) the agent, as if the agent had taken the push: id, token, nonce, manifest."""
+        """A task leased to the agent as if it had taken a push: (task id, token, nonce, manifest id)."""
         manifest = await self.manifest(name=f"m-{agent_id}-{self.clock.now().timestamp()}")
         task = await self.task(agent_id, manifest["id"])
         agent = await self.context.repo.agent(agent_id)

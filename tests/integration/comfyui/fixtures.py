@@ -1,4 +1,4 @@
-"""Things an agent syncs from, made locally: models over HTTP (with Range, for resumes) and git repositories."""
+"""What an agent syncs from, made locally: models over HTTP (Range, for resumes) and git repositories."""
 
 from __future__ import annotations
 
