@@ -34,6 +34,7 @@ def comfyui_settings(**overrides: Any) -> ComfyuiSettings:
         "push_timeout_seconds": 3,
         **overrides,
     }
+    values["AGENT_DEBUG_TOKENS"] = values.pop("debug_tokens")  # read only under the seed's exact name
     return ComfyuiSettings(**values)
 
 

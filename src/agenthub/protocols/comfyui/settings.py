@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ComfyuiSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AGENTHUB_COMFYUI_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix="AGENTHUB_COMFYUI_", extra="ignore")
 
     port: int = 8099
     # `kid:secret,kid2:secret2`; the first pair signs, every pair verifies (rotation: add the new key in
@@ -16,9 +16,7 @@ class ComfyuiSettings(BaseSettings):
     # Operator endpoints need `X-Admin-Key: <admin_key>`. Development generates one when unset (logged once).
     admin_key: SecretStr | None = None
     # `token:agent_id,token2:agent_id2`: static agent-scope bearer tokens for debugging; development only.
-    debug_tokens: str | None = Field(
-        default=None, validation_alias=AliasChoices("AGENT_DEBUG_TOKENS", "debug_tokens")
-    )
+    debug_tokens: str | None = Field(default=None, validation_alias="AGENT_DEBUG_TOKENS")
     task_ttl_seconds: int = 3600
     task_token_ttl_seconds: int = 600
     agent_token_ttl_seconds: int = 3600
