@@ -139,12 +139,14 @@ class Engine:
         percent: int,
         message: str | None = None,
         guard: Guard | None = None,
+        hook: TxHook | None = None,
     ) -> Change:
         now = self.clock.now()
         return await self._apply(
             job_id,
             lambda job: rules.progress(job, lease, now=now, percent=percent, message=message),
-            guard=guard,
+            hook,
+            guard,
         )
 
     async def complete(

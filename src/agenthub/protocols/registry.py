@@ -6,7 +6,7 @@ from agenthub.server.protocol import ProtocolSpec
 
 
 def available() -> dict[str, ProtocolSpec]:
-    from agenthub.protocols import oas
+    from agenthub.protocols import comfyui, oas
 
-    specs = [oas.spec()]
+    specs = [oas.spec(), comfyui.spec()]
     return {spec.name: spec for spec in specs}

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agenthub.protocols.comfyui.settings import ComfyuiSettings
 from agenthub.protocols.oas.settings import OasSettings
 
 ALL_PROTOCOLS = ("oas", "devices", "maicraft", "comfyui", "iac")
@@ -60,12 +61,14 @@ class Settings:
         auth: AuthSettings | None = None,
         engine: EngineSettings | None = None,
         oas: OasSettings | None = None,
+        comfyui: ComfyuiSettings | None = None,
     ) -> None:
         self.server = server or ServerSettings()
         self.storage = storage or StorageSettings()
         self.auth = auth or AuthSettings()
         self.engine = engine or EngineSettings()
         self.oas = oas or OasSettings()
+        self.comfyui = comfyui or ComfyuiSettings()
 
     @property
     def is_production(self) -> bool:

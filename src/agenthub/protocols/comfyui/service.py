@@ -1,0 +1,258 @@
+"""ComfyUI tasks on the engine: creating them, pushing them to their agent, and the agent's receipts.
+
+A task is an engine job of kind `comfyui.task`: its `agt_...` id is the job's external_id, its agent the
+job's target_node, its expiry the job's deadline (the engine then ends it as `expired`). Pushing leases the
+job to its agent; a push the agent did not take releases the lease, so the job is pending again and pushed
+after the kind's retry delay.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from agenthub.core.errors import InvalidTransition, LeaseMismatch
+from agenthub.core.jobs import Change, Job, JobFilter, JobStatus, KindPolicy, LeaseRef, NewJob
+from agenthub.protocols.comfyui import errors
+from agenthub.protocols.comfyui.errors import AgentError
+from agenthub.protocols.comfyui.records import Agent, TaskEvent
+from agenthub.protocols.comfyui.repository import TASK_KIND, ComfyuiRepository
+from agenthub.protocols.comfyui.settings import ComfyuiSettings
+from agenthub.protocols.comfyui.tokens import Issued, TokenService
+from agenthub.protocols.comfyui.wire import fmt_time
+from agenthub.server.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# Pushes are retried until the task's deadline, however many there are: attempts only count pushes.
+PUSH_ATTEMPTS = 1_000_000
+FINISHED = (JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+def task_policy(settings: ComfyuiSettings) -> KindPolicy:
+    return KindPolicy(
+        exhausted_status=JobStatus.EXPIRED, retry_delay=timedelta(seconds=settings.push_retry_seconds)
+    )
+
+
+def new_task_id(now: datetime) -> str:
+    return f"agt_{now:%Y%m%d_%H%M%S}_{secrets.token_hex(4)}"
+
+
+def wire_status(job: Job) -> str:
+    """The seed's statuses: a task leased to (pushed to) its agent is still pending until its first event."""
+    return "pending" if job.status is JobStatus.LEASED else job.status.value
+
+
+def is_expired(job: Job, now: datetime) -> bool:
+    if job.status is JobStatus.EXPIRED:
+        return True
+    return not job.status.is_final and job.deadline is not None and job.deadline <= now
+
+
+class ComfyuiTasks:
+    def __init__(
+        self,
+        runtime: Runtime,
+        repo: ComfyuiRepository,
+        tokens: TokenService,
+        http: httpx.AsyncClient,
+    ) -> None:
+        self.runtime = runtime
+        self.engine = runtime.engine
+        self.settings: ComfyuiSettings = runtime.settings.comfyui
+        self.repo = repo
+        self.tokens = tokens
+        self.http = http
+
+    def now(self) -> datetime:
+        return self.runtime.clock.now()
+
+    # -- operator ---------------------------------------------------------------------------------------
+
+    async def create(self, agent: Agent, manifest_id: int) -> Job:
+        now = self.now()
+        new = NewJob(
+            kind=TASK_KIND,
+            type="sync",
+            payload={"manifest_id": manifest_id},
+            max_attempts=PUSH_ATTEMPTS,
+            external_id=new_task_id(now),
+            target_node=agent.agent_id,
+            deadline=now + timedelta(seconds=self.settings.task_ttl_seconds),
+        )
+        job = await self.engine.submit(new)
+        assert job is not None  # no dedupe key, so never refused as a duplicate
+        if agent.allowed:
+            await self.push_to(agent)
+        return await self.engine.get(job.id)
+
+    async def task(self, task_id: str) -> Job | None:
+        job = await self.runtime.jobs.get_by_external_id(task_id)
+        return job if job is not None and job.kind == TASK_KIND else None
+
+    # -- pushing ----------------------------------------------------------------------------------------
+
+    async def push_due(self) -> None:
+        await self.engine.expire_due(JobFilter(kind=TASK_KIND))
+        for agent in await self.repo.agents_with_due_tasks(now=self.now()):
+            await self.push_to(agent)
+
+    async def push_to(self, agent: Agent) -> None:
+        leased = await self.engine.lease(
+            JobFilter(kind=TASK_KIND, node_id=agent.agent_id),
+            node_id=agent.agent_id,
+            limit=1,
+            lease_for=timedelta(seconds=self.settings.task_ttl_seconds),
+        )
+        for job in leased:
+            problem = await self._deliver(agent, job)
+            if problem is not None:
+                await self._take_back(job, problem)
+
+    def task_token(self, job: Job) -> Issued:
+        now = self.now()
+        ttl = timedelta(seconds=self.settings.task_token_ttl_seconds)
+        if job.deadline is not None:
+            ttl = min(ttl, job.deadline - now)
+        assert job.external_id is not None and job.target_node is not None
+        return self.tokens.issue(
+            agent_id=job.target_node, task_id=job.external_id, scope="task", now=now, ttl=ttl
+        )
+
+    async def _deliver(self, agent: Agent, job: Job) -> str | None:
+        """POSTs the task to the agent; the reason it was not taken, or None."""
+        issued = self.task_token(job)
+        body = {
+            "taskId": job.external_id,
+            "agentId": agent.agent_id,
+            "manifestId": job.payload.get("manifest_id"),
+            "token": issued.token,
+            "nonce": issued.nonce,
+            "expiresAt": fmt_time(job.deadline) if job.deadline else None,
+        }
+        url = agent.base_url.rstrip("/") + "/tasks"
+        try:
+            response = await self.http.post(url, json=body, timeout=self.settings.push_timeout_seconds)
+        except httpx.HTTPError as exc:
+            return f"agent unreachable: {type(exc).__name__}"
+        if response.is_success:
+            return None
+        return f"agent refused the task: HTTP {response.status_code}"
+
+    async def _take_back(self, job: Job, reason: str) -> None:
+        def still_leased(current: Job) -> None:
+            # If the agent already reported (a push that timed out here but arrived), it keeps the task.
+            if current.status is not JobStatus.LEASED:
+                raise InvalidTransition(current.id, current.status, "release")
+
+        log.info("task %s not pushed to %s (%s); retrying later", job.external_id, job.target_node, reason)
+        with contextlib.suppress(InvalidTransition, LeaseMismatch):
+            await self.engine.release(
+                job.id, LeaseRef(job.leased_by or "", job.lease_epoch), reason=reason, guard=still_leased
+            )
+
+    # -- receipts ---------------------------------------------------------------------------------------
+
+    async def receipt_task(self, *, task_id: str, agent_id: str, token_task_id: str | None) -> Job:
+        """The task a receipt is about, refused when it is unknown, foreign or expired."""
+        job = await self.task(task_id)
+        if job is None:
+            raise AgentError(errors.TASK_NOT_FOUND)
+        if token_task_id != task_id or job.target_node != agent_id:
+            raise AgentError(errors.TASK_FORBIDDEN)
+        if is_expired(job, self.now()):
+            raise AgentError(errors.TASK_EXPIRED)
+        return job
+
+    async def record_event(
+        self,
+        job: Job,
+        agent_id: str,
+        *,
+        level: str,
+        message: str,
+        payload: dict[str, Any],
+        progress: int | None,
+    ) -> TaskEvent:
+        if job.status in FINISHED:
+            raise AgentError(errors.TASK_FINISHED)
+        if job.status is JobStatus.PENDING:
+            raise AgentError(errors.TASK_FORBIDDEN)  # not (or no longer) pushed to this agent
+        written: list[TaskEvent] = []
+        now = self.now()
+        assert job.external_id is not None
+
+        async def hook(conn: Any, _change: Change) -> None:
+            written.append(
+                await self.repo.insert_event(
+                    conn,
+                    job_id=job.id,
+                    task_id=job.external_id or "",
+                    level=level,
+                    message=message,
+                    payload=payload,
+                    now=now,
+                )
+            )
+
+        lease = LeaseRef(agent_id)
+        try:
+            if job.status is JobStatus.LEASED:
+                await self.engine.start(
+                    job.id, lease, lease_for=self._until_deadline(job), message=message, hook=hook
+                )
+                if progress is not None:
+                    await self.engine.progress(job.id, lease, percent=progress, message=message)
+            else:
+                percent = progress if progress is not None else job.progress or 0
+                await self.engine.progress(job.id, lease, percent=percent, message=message, hook=hook)
+        except LeaseMismatch as exc:
+            raise await self._refusal(job.external_id) from exc
+        return written[0]
+
+    async def complete(self, job: Job, agent_id: str, *, result: dict[str, Any], message: str | None) -> Job:
+        if job.status in FINISHED and job.status is not JobStatus.SUCCESS:
+            raise AgentError(errors.TASK_FINISHED)
+        try:
+            change = await self.engine.complete(job.id, LeaseRef(agent_id), result=result, message=message)
+        except LeaseMismatch as exc:
+            raise await self._refusal(job.external_id) from exc
+        return change.job
+
+    async def fail(
+        self, job: Job, agent_id: str, *, error_code: str | None, message: str | None, result: dict[str, Any]
+    ) -> Job:
+        if job.status in FINISHED and job.status is not JobStatus.FAILED:
+            raise AgentError(errors.TASK_FINISHED)
+        try:
+            change = await self.engine.fail(
+                job.id,
+                LeaseRef(agent_id),
+                error_code=error_code,
+                message=message,
+                result=result,
+                retryable=False,  # the agent already tried; an operator creates a new task to retry
+            )
+        except LeaseMismatch as exc:
+            raise await self._refusal(job.external_id) from exc
+        return change.job
+
+    async def _refusal(self, task_id: str | None) -> AgentError:
+        """Why a write was refused after the checks passed: the task changed meanwhile."""
+        job = await self.task(task_id or "")
+        if job is not None and is_expired(job, self.now()):
+            return AgentError(errors.TASK_EXPIRED)
+        if job is not None and job.status in FINISHED:
+            return AgentError(errors.TASK_FINISHED)
+        return AgentError(errors.TASK_FORBIDDEN)
+
+    def _until_deadline(self, job: Job) -> timedelta:
+        if job.deadline is None:
+            return timedelta(seconds=self.settings.task_ttl_seconds)
+        return max(job.deadline - self.now(), timedelta(0))

@@ -1,0 +1,29 @@
+"""ComfyUI platform settings (AGENTHUB_COMFYUI_*, and AGENT_DEBUG_TOKENS named exactly as the seed does)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ComfyuiSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AGENTHUB_COMFYUI_", extra="ignore")
+
+    port: int = 8099
+    # `kid:secret,kid2:secret2`; the first pair signs, every pair verifies (rotation: add the new key in
+    # front, remove the old one once its tokens have expired). Development generates one when unset.
+    signing_keys: SecretStr | None = None
+    # Operator endpoints need `X-Admin-Key: <admin_key>`. Development generates one when unset (logged once).
+    admin_key: SecretStr | None = None
+    # `token:agent_id,token2:agent_id2`: static agent-scope bearer tokens for debugging; development only.
+    debug_tokens: str | None = Field(default=None, validation_alias="AGENT_DEBUG_TOKENS")
+    task_ttl_seconds: int = 3600
+    task_token_ttl_seconds: int = 600
+    agent_token_ttl_seconds: int = 3600
+    agent_token_max_ttl_seconds: int = 30 * 24 * 3600
+    push_interval_seconds: float = 2.0
+    push_retry_seconds: float = 15.0
+    push_timeout_seconds: float = 5.0
+    max_body_bytes: int = 1024 * 1024
+    max_event_message_chars: int = 4096
+    protocol_doc: str | None = None  # path of the Markdown the docs endpoint serves; default docs/comfyui.md
