@@ -22,7 +22,7 @@ def free_port() -> int:
 
 @contextmanager
 def agenthub_server(database_url: str, *, protocols: str, port_env: str) -> Iterator[str]:
-    """Starts `agenthub serve` (uvloop) in a child process, so the load generator does not share its CPU time."""
+    """Starts `agenthub serve` (uvloop) in a child process: the load generator gets its own CPU time."""
     port = free_port()
     env = {
         **os.environ,
@@ -47,11 +47,11 @@ def agenthub_server(database_url: str, *, protocols: str, port_env: str) -> Iter
             try:
                 httpx.get(url + "/health", timeout=1)
                 break
-            except httpx.TransportError:
+            except httpx.TransportError as exc:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(
                         "server did not start: " + (process.stderr.read() or b"").decode()[-2000:]
-                    )
+                    ) from exc
                 time.sleep(0.2)
         yield url
     finally:

@@ -99,7 +99,7 @@ class ComfyuiTasks:
     # -- pushing ----------------------------------------------------------------------------------------
 
     async def push_due(self) -> None:
-        await self.engine.expire_due(JobFilter(kind=TASK_KIND))
+        await self.engine.expire_due()
         for agent in await self.repo.agents_with_due_tasks(now=self.now()):
             await self.push_to(agent)
 
