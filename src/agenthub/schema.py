@@ -6,7 +6,11 @@ import importlib
 
 import sqlalchemy as sa
 
-PROTOCOL_TABLE_MODULES = ("agenthub.protocols.oas.tables", "agenthub.protocols.comfyui.tables")
+PROTOCOL_TABLE_MODULES = (
+    "agenthub.protocols.oas.tables",
+    "agenthub.protocols.oas.scan.tables",
+    "agenthub.protocols.comfyui.tables",
+)
 
 
 def load_metadata() -> sa.MetaData:

@@ -55,9 +55,10 @@ class Engine:
 
     # -- jobs -------------------------------------------------------------------------------------------
 
-    async def submit(self, new: NewJob) -> Job | None:
-        """Creates a job; None when another job already holds its dedupe key."""
-        job = await self.jobs.insert(new, now=self.clock.now())
+    async def submit(self, new: NewJob, *, hook: TxHook | None = None) -> Job | None:
+        """Creates a job; None when another job already holds its dedupe key. The hook (e.g. a protocol's
+        side row for the job) commits in the same transaction as the job."""
+        job = await self.jobs.insert(new, now=self.clock.now(), hook=hook)
         if job is not None:
             await self._announce(Change(job, EventDraft("created")))
         return job
@@ -122,13 +123,15 @@ class Engine:
         *,
         lease_for: timedelta,
         message: str | None = None,
+        hook: TxHook | None = None,
         guard: Guard | None = None,
     ) -> Change:
         now = self.clock.now()
         return await self._apply(
             job_id,
             lambda job: rules.heartbeat(job, lease, now=now, lease_for=lease_for, message=message),
-            guard=guard,
+            hook,
+            guard,
         )
 
     async def progress(

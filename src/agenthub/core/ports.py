@@ -19,8 +19,9 @@ Guard = Callable[[Job], None]
 
 
 class JobStore(Protocol):
-    async def insert(self, new: NewJob, *, now: datetime) -> Job | None:
-        """Inserts a job and its 'created' event. None when its dedupe key is already taken."""
+    async def insert(self, new: NewJob, *, now: datetime, hook: TxHook | None = None) -> Job | None:
+        """Inserts a job and its 'created' event (and runs the hook) in one transaction.
+        None when its dedupe key is already taken."""
 
     async def get(self, job_id: int) -> Job | None: ...
 

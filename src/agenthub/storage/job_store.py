@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agenthub.core.errors import JobNotFound
-from agenthub.core.jobs import Change, Job, JobEvent, JobFilter, JobStatus, NewJob
+from agenthub.core.jobs import Change, EventDraft, Job, JobEvent, JobFilter, JobStatus, NewJob
 from agenthub.core.ports import ExpiryRule, Rule, TxHook
 from agenthub.storage.database import Database
 from agenthub.storage.tables import job_events, jobs
@@ -84,7 +84,7 @@ class SqlJobStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def insert(self, new: NewJob, *, now: datetime) -> Job | None:
+    async def insert(self, new: NewJob, *, now: datetime, hook: TxHook | None = None) -> Job | None:
         values = {
             "kind": new.kind,
             "type": new.type,
@@ -113,6 +113,8 @@ class SqlJobStore:
                 return None
             job = row_to_job(row)
             await conn.execute(job_events.insert().values(job_id=job.id, type="created", created_at=now))
+            if hook is not None:
+                await hook(conn, Change(job, EventDraft("created")))
             return job
 
     async def get(self, job_id: int) -> Job | None:

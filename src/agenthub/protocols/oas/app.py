@@ -14,6 +14,9 @@ from agenthub.protocols.oas import (
     routes_user_auth,
 )
 from agenthub.protocols.oas.context import OasContext
+from agenthub.protocols.oas.scan import routes_agent as scan_agent
+from agenthub.protocols.oas.scan import routes_user as scan_user
+from agenthub.protocols.oas.scan import ws as scan_ws
 from agenthub.server.body_limit import BodySizeLimit
 from agenthub.server.runtime import Runtime
 
@@ -23,7 +26,16 @@ def create_app(runtime: Runtime) -> ASGIApp:
     app.state.runtime = runtime
     app.state.oas = oas_context(runtime)
     errors.install(app)
-    for module in (routes_public, routes_agent, routes_super, routes_manager, routes_user_auth):
+    for module in (
+        routes_public,
+        routes_agent,
+        routes_super,
+        routes_manager,
+        routes_user_auth,
+        scan_agent,
+        scan_user,
+        scan_ws,
+    ):
         app.include_router(module.router())
     return BodySizeLimit(app, max_bytes=runtime.settings.oas.max_body_bytes, too_large=errors.too_large)
 

@@ -3,6 +3,13 @@
 from agenthub.sdk.oas.client import OasAgentClient
 from agenthub.sdk.oas.errors import Conflict, Forbidden, NotFound, OasApiError, Unauthorized
 from agenthub.sdk.oas.models import AgentJob, ScanChoice, ScanJob
+from agenthub.sdk.oas.scan_poller import (
+    ScanAborted,
+    ScanOutcome,
+    ScanPoller,
+    ScanSteps,
+    run_simulated_scan_agent,
+)
 
 __all__ = [
     "AgentJob",
@@ -11,7 +18,12 @@ __all__ = [
     "NotFound",
     "OasAgentClient",
     "OasApiError",
+    "ScanAborted",
     "ScanChoice",
     "ScanJob",
+    "ScanOutcome",
+    "ScanPoller",
+    "ScanSteps",
     "Unauthorized",
+    "run_simulated_scan_agent",
 ]
