@@ -6,7 +6,7 @@ import importlib
 
 import sqlalchemy as sa
 
-PROTOCOL_TABLE_MODULES = ("agenthub.protocols.oas.tables",)
+PROTOCOL_TABLE_MODULES = ("agenthub.protocols.oas.tables", "agenthub.protocols.devices.tables")
 
 
 def load_metadata() -> sa.MetaData:

@@ -6,7 +6,7 @@ from agenthub.server.protocol import ProtocolSpec
 
 
 def available() -> dict[str, ProtocolSpec]:
-    from agenthub.protocols import oas
+    from agenthub.protocols import devices, oas
 
-    specs = [oas.spec()]
+    specs = [oas.spec(), devices.spec()]
     return {spec.name: spec for spec in specs}

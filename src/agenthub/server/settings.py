@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agenthub.protocols.devices.settings import DevicesSettings
 from agenthub.protocols.oas.settings import OasSettings
 
 ALL_PROTOCOLS = ("oas", "devices", "maicraft", "comfyui", "iac")
@@ -60,12 +61,14 @@ class Settings:
         auth: AuthSettings | None = None,
         engine: EngineSettings | None = None,
         oas: OasSettings | None = None,
+        devices: DevicesSettings | None = None,
     ) -> None:
         self.server = server or ServerSettings()
         self.storage = storage or StorageSettings()
         self.auth = auth or AuthSettings()
         self.engine = engine or EngineSettings()
         self.oas = oas or OasSettings()
+        self.devices = devices or DevicesSettings()
 
     @property
     def is_production(self) -> bool:
