@@ -61,7 +61,9 @@ class Device:
         return self.queues[event].qsize()
 
     async def progress(self, task_id: str, progress: int, message: str = "") -> None:
-        await self.client.emit("task_progress", {"task_id": task_id, "progress": progress, "message": message})
+        await self.client.emit(
+            "task_progress", {"task_id": task_id, "progress": progress, "message": message}
+        )
 
     async def result(self, task_id: str, **result: Any) -> None:
         await self.client.emit("task_result", {"task_id": task_id, "result": {"success": True, **result}})
@@ -90,7 +92,9 @@ async def http(devices_url: str) -> AsyncIterator[httpx.AsyncClient]:
 async def device(devices_url: str) -> AsyncIterator[DeviceFactory]:
     made: list[Device] = []
 
-    async def make(device_id: str = "android_001", name: str | None = "小米手机", register: bool = True) -> Device:
+    async def make(
+        device_id: str = "android_001", name: str | None = "小米手机", register: bool = True
+    ) -> Device:
         dev = await Device(devices_url, device_id, name).connect()
         made.append(dev)
         if register:

@@ -79,7 +79,9 @@ async def test_failed_result_is_final(device: DeviceFactory, http: httpx.AsyncCl
     dev = await device()
     task_id = (await dispatch(http))["task_id"]
     await dev.next("new_task")
-    await dev.client.emit("task_result", {"task_id": task_id, "result": {"success": False, "message": "坏了"}})
+    await dev.client.emit(
+        "task_result", {"task_id": task_id, "result": {"success": False, "message": "坏了"}}
+    )
     await dev.next("task_result_ack")
     task = await task_status(http, task_id)
     assert task["status"] == "failed" and task["result"]["message"] == "坏了"
@@ -100,25 +102,34 @@ async def test_least_busy_device_and_named_device(device: DeviceFactory, http: h
     named = await dispatch(http, device_id="b")
     assert named["device_id"] == "b"
     await a.next("new_task")
-    assert {(await b.next("new_task"))["task_id"], (await b.next("new_task"))["task_id"]} >= {named["task_id"]}
+    assert {(await b.next("new_task"))["task_id"], (await b.next("new_task"))["task_id"]} >= {
+        named["task_id"]
+    }
 
 
 async def test_dispatch_errors(device: DeviceFactory, http: httpx.AsyncClient) -> None:
     r = await http.post("/api/dispatch-task", json={"data": {}})
     assert r.status_code == 400
-    assert r.json() == {"success": False, "message": "缺少必要参数: task_type", "error_code": "MISSING_PARAMETER"}
+    assert r.json() == {
+        "success": False,
+        "message": "缺少必要参数: task_type",
+        "error_code": "MISSING_PARAMETER",
+    }
     r = await http.post("/api/dispatch-task", json={"task_type": "DELIST", "data": {"product_ids": ["1"]}})
     assert r.status_code == 503 and r.json()["message"] == "没有可用设备"
     r = await http.post("/api/dispatch-task", json={"task_type": "DELIST", "data": {}, "device_id": "nope"})
     assert r.status_code in (400, 404)
     r = await http.post(
-        "/api/dispatch-task", json={"task_type": "DELIST", "data": {"product_ids": ["1"]}, "device_id": "nope"}
+        "/api/dispatch-task",
+        json={"task_type": "DELIST", "data": {"product_ids": ["1"]}, "device_id": "nope"},
     )
     assert r.status_code == 404 and r.json()["message"] == "指定设备不存在"
     dev = await device()
     r = await http.post("/api/dispatch-task", json={"task_type": "REBOOT", "data": {}})
     assert r.status_code == 400 and r.json()["error_code"] == "INVALID_TASK_TYPE"
-    r = await http.post("/api/dispatch-task", json={"task_type": "COLLECT", "data": {"target_url": "ftp://x"}})
+    r = await http.post(
+        "/api/dispatch-task", json={"task_type": "COLLECT", "data": {"target_url": "ftp://x"}}
+    )
     assert r.status_code == 400 and r.json()["error_code"] == "INVALID_TASK_DATA"
     r = await http.post("/api/dispatch-task", json={"task_type": "UPLOAD", "data": {"product_data": {}}})
     assert r.status_code == 400 and r.json()["error_code"] == "INVALID_TASK_DATA"
@@ -143,7 +154,9 @@ async def test_dispatch_errors(device: DeviceFactory, http: httpx.AsyncClient) -
     assert r.json() == {"success": False, "message": "任务不存在", "error_code": "TASK_NOT_FOUND"}
 
 
-async def test_full_devices_queue_then_dispatch_when_free(device: DeviceFactory, http: httpx.AsyncClient) -> None:
+async def test_full_devices_queue_then_dispatch_when_free(
+    device: DeviceFactory, http: httpx.AsyncClient
+) -> None:
     dev = await device()
     ids = [(await dispatch(http))["task_id"] for _ in range(3)]
     queued = await dispatch(http, task_type="COLLECT", data={"target_url": "https://example.com/shop"})

@@ -69,7 +69,9 @@ async def test_device_lost_mid_task_goes_to_another(
     assert task["status"] == "completed" and task["result"]["message"] == "done by b"
 
 
-async def test_timeout_retries_then_fails(device: DeviceFactory, http: httpx.AsyncClient, clock: ManualClock) -> None:
+async def test_timeout_retries_then_fails(
+    device: DeviceFactory, http: httpx.AsyncClient, clock: ManualClock
+) -> None:
     dev = await device()
     task_id = (await dispatch(http, timeout=100))["task_id"]
     assert (await dev.next("new_task"))["timeout"] == 100
@@ -90,7 +92,9 @@ async def test_silent_device_goes_offline_and_its_tasks_move(
     device: DeviceFactory, http: httpx.AsyncClient, clock: ManualClock
 ) -> None:
     quiet = await device("quiet")
-    task_id = (await dispatch(http, task_type="COLLECT", data={"target_url": "https://example.com"}))["task_id"]
+    task_id = (await dispatch(http, task_type="COLLECT", data={"target_url": "https://example.com"}))[
+        "task_id"
+    ]
     await quiet.next("new_task")
     clock.advance(301)  # no heartbeat for longer than 300 s; the task's own timeout is 600 s
     await eventually(lambda: _status(http, task_id, "pending"))
@@ -100,9 +104,7 @@ async def test_silent_device_goes_offline_and_its_tasks_move(
     assert (await other.next("new_task"))["task_id"] == task_id
 
 
-async def test_restart_with_tasks_in_flight(
-    runtime: Runtime, settings: Settings, clock: ManualClock
-) -> None:
+async def test_restart_with_tasks_in_flight(runtime: Runtime, settings: Settings, clock: ManualClock) -> None:
     async with serving(runtime, "devices") as listeners:
         url = listeners.urls["devices"]
         dev = await Device(url, "android_001").connect()
@@ -114,7 +116,9 @@ async def test_restart_with_tasks_in_flight(
             await eventually(lambda: _status(http, running, "running"))
             for _ in range(2):
                 await dispatch(http)
-            queued = (await dispatch(http, task_type="UPLOAD", data={"product_data": {"title": "t", "price": 1}}))
+            queued = await dispatch(
+                http, task_type="UPLOAD", data={"product_data": {"title": "t", "price": 1}}
+            )
             assert queued["status"] == "pending"
         await dev.close()
     async with open_runtime(settings, clock=clock) as again, serving(again, "devices") as listeners:
