@@ -214,6 +214,8 @@ class DevicesService:
         """Gives waiting tasks to devices with room; returns how many were dispatched."""
         capacity = self.settings.max_concurrent_tasks
         dispatched = 0
+        if not await self.repo.pending(self.now(), limit=1):
+            return 0  # the common case: nothing waits, so no lock and no device queries
         async with self._lock:
             online = {d.device_id for d in await self.repo.online(self.cutoff())}
             if not online:
