@@ -9,6 +9,7 @@ import sqlalchemy as sa
 PROTOCOL_TABLE_MODULES = (
     "agenthub.protocols.oas.tables",
     "agenthub.protocols.oas.scan.tables",
+    "agenthub.protocols.devices.tables",
     "agenthub.protocols.comfyui.tables",
 )
 

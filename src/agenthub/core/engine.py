@@ -98,6 +98,18 @@ class Engine:
             await self._announce(Change(job, EventDraft("leased", node_id=node_id)))
         return leased
 
+    async def lease_one(
+        self, job_id: int, *, node_id: str, lease_for: timedelta, guard: Guard | None = None
+    ) -> Change:
+        """Leases one named pending job to a node (push protocols choose the job and the node themselves).
+
+        Raises InvalidTransition when the job is no longer pending (e.g. another replica leased it first).
+        """
+        now = self.clock.now()
+        return await self._apply(
+            job_id, lambda job: rules.lease(job, node_id=node_id, now=now, lease_for=lease_for), guard=guard
+        )
+
     async def start(
         self,
         job_id: int,

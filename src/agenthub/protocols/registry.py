@@ -6,7 +6,7 @@ from agenthub.server.protocol import ProtocolSpec
 
 
 def available() -> dict[str, ProtocolSpec]:
-    from agenthub.protocols import comfyui, oas
+    from agenthub.protocols import comfyui, devices, oas
 
-    specs = [oas.spec(), comfyui.spec()]
+    specs = [oas.spec(), devices.spec(), comfyui.spec()]
     return {spec.name: spec for spec in specs}

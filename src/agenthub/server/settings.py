@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agenthub.protocols.comfyui.settings import ComfyuiSettings
+from agenthub.protocols.devices.settings import DevicesSettings
 from agenthub.protocols.oas.settings import OasSettings
 
 ALL_PROTOCOLS = ("oas", "devices", "maicraft", "comfyui", "iac")
@@ -61,6 +62,7 @@ class Settings:
         auth: AuthSettings | None = None,
         engine: EngineSettings | None = None,
         oas: OasSettings | None = None,
+        devices: DevicesSettings | None = None,
         comfyui: ComfyuiSettings | None = None,
     ) -> None:
         self.server = server or ServerSettings()
@@ -68,6 +70,7 @@ class Settings:
         self.auth = auth or AuthSettings()
         self.engine = engine or EngineSettings()
         self.oas = oas or OasSettings()
+        self.devices = devices or DevicesSettings()
         self.comfyui = comfyui or ComfyuiSettings()
 
     @property
