@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from agenthub.server.loops import Loop
     from agenthub.server.protocol import ProtocolSpec
     from agenthub.server.runtime import Runtime
 
@@ -17,10 +18,32 @@ async def _on_start(runtime: Runtime) -> None:
     await ensure_super_admin(runtime)
 
 
+def _loops(runtime: Runtime) -> list[Loop]:
+    from agenthub.protocols.oas.app import oas_context
+    from agenthub.server.loops import Loop
+
+    settings = runtime.settings.oas
+    if not settings.scheduler_enabled:
+        return []
+    scheduler = oas_context(runtime).scheduler
+    return [Loop("oas-scheduler", settings.scheduler_interval_seconds, scheduler.step)]
+
+
+async def _on_stop(runtime: Runtime) -> None:
+    from agenthub.protocols.oas.app import oas_context
+
+    await oas_context(runtime).notifier.drain()
+
+
 def spec() -> ProtocolSpec:
     from agenthub.protocols.oas.app import create_app
     from agenthub.server.protocol import ProtocolSpec
 
     return ProtocolSpec(
-        name="oas", port=lambda settings: settings.oas.port, create_app=create_app, on_start=_on_start
+        name="oas",
+        port=lambda settings: settings.oas.port,
+        create_app=create_app,
+        loops=_loops,
+        on_start=_on_start,
+        on_stop=_on_stop,
     )

@@ -9,8 +9,11 @@ from agenthub.protocols.oas import (
     errors,
     routes_agent,
     routes_manager,
+    routes_manager_ops,
+    routes_manager_users,
     routes_public,
     routes_super,
+    routes_user,
     routes_user_auth,
 )
 from agenthub.protocols.oas.context import OasContext
@@ -23,7 +26,16 @@ def create_app(runtime: Runtime) -> ASGIApp:
     app.state.runtime = runtime
     app.state.oas = oas_context(runtime)
     errors.install(app)
-    for module in (routes_public, routes_agent, routes_super, routes_manager, routes_user_auth):
+    for module in (
+        routes_public,
+        routes_agent,
+        routes_super,
+        routes_manager,
+        routes_manager_users,
+        routes_manager_ops,
+        routes_user_auth,
+        routes_user,
+    ):
         app.include_router(module.router())
     return BodySizeLimit(app, max_bytes=runtime.settings.oas.max_body_bytes, too_large=errors.too_large)
 
