@@ -8,6 +8,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
+from agenthub.cli.agent_oas import run_agent
+from agenthub.cli.main import build_parser
 from agenthub.protocols.oas.app import oas_context
 from agenthub.protocols.oas.schedule_rules import BEIJING
 from agenthub.sdk.oas import JobPoller, LocalAccount, OasAgentClient
@@ -135,7 +139,7 @@ async def test_slow_or_broken_miao_never_slows_or_fails_the_report(world: OasWor
     for _ in range(2):
         await configure_user(world, manager)
     assert len(await oas.scheduler.step()) == 2
-    async with fake_miao(delay=2.0) as slow, fake_miao(status=500) as broken:
+    async with fake_miao(delay=1.5) as slow, fake_miao(status=500) as broken:
         for miao in (slow, broken):
             oas.notifier.base_url = miao.url
             oas.notifier._last_sent.clear()
@@ -166,3 +170,19 @@ async def test_one_message_per_code_per_15_seconds(world: OasWorld, runtime: Run
             assert (await world.report(agent, job["ID"], "complete", result={})).status_code == 200
             await oas.notifier.drain()
         assert len(miao.requests) == 2
+
+
+async def test_cli_agent_runs_scheduled_jobs(
+    world: OasWorld, runtime: Runtime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    oas = oas_context(runtime)
+    manager = await world.manager()
+    await configure_user(world, manager)
+    [job] = await oas.scheduler.step()
+    parser = build_parser()
+    server = ["--server", str(world.http.base_url), "--username", "mgr1", "--password", "secret123"]
+    options = ["--duration", "0", "--poll-interval", "0.05", "--max-jobs", "1", "--scan"]
+    args = parser.parse_args(["agent", "oas", *server, *options])
+    assert await asyncio.wait_for(run_agent(args), timeout=10) == 1
+    assert (await world.job_view(manager, job.id))["Status"] == "success"
+    assert "scan" in capsys.readouterr().out
