@@ -95,25 +95,33 @@ def test_update_validates_pool_fields_and_rules() -> None:
         "daily",
         {},
         {"signin": {"enabled": True, "next_time": "2026-03-02T04:00:00Z", "payload": {"x": 1}}},
+        now=MONDAY_NOON,
     )
     assert stored == {"signin": {"enabled": True, "next_time": "2026-03-02T04:00:00Z", "payload": {"x": 1}}}
-    stored = apply_update("daily", stored, {"signin": {"fail_delay": 10}})
+    stored = apply_update("daily", stored, {"signin": {"fail_delay": 10}}, now=MONDAY_NOON)
     assert stored["signin"]["fail_delay"] == 10 and stored["signin"]["enabled"] is True
     with pytest.raises(TaskConfigError, match="不在 daily 用户的任务池中"):
-        apply_update("daily", {}, {"duiyi_jingcai": {"enabled": True}})
+        apply_update("daily", {}, {"duiyi_jingcai": {"enabled": True}}, now=MONDAY_NOON)
     with pytest.raises(TaskConfigError, match="不支持的任务类型"):
-        apply_update("daily", {}, {"fishing": {"enabled": True}})
+        apply_update("daily", {}, {"fishing": {"enabled": True}}, now=MONDAY_NOON)
     with pytest.raises(TaskConfigError, match="next_time_rule"):
-        apply_update("daily", {}, {"signin": {"next_time_rule": "hourly"}})
+        apply_update("daily", {}, {"signin": {"next_time_rule": "hourly"}}, now=MONDAY_NOON)
     with pytest.raises(TaskConfigError):
-        apply_update("daily", {}, {"signin": {"colour": "red"}})
+        apply_update("daily", {}, {"signin": {"colour": "red"}}, now=MONDAY_NOON)
     with pytest.raises(TaskConfigError):
-        apply_update("daily", {}, {"signin": {"fail_delay": 0}})
+        apply_update("daily", {}, {"signin": {"fail_delay": 0}}, now=MONDAY_NOON)
 
 
 def test_due_slot() -> None:
     now = MONDAY_NOON
-    assert due_slot({"next_time": None, "next_time_rule": "daily_reset"}, now, version=3) == "new-v3"
-    assert due_slot({"next_time": None, "next_time_rule": "on_demand"}, now, version=3) is None
-    assert due_slot({"next_time": "2026-03-02T03:00:00Z"}, now, version=0) == "2026-03-02T03:00:00Z"
-    assert due_slot({"next_time": "2026-03-02T05:00:00Z"}, now, version=0) is None
+    assert due_slot({"next_time": None, "next_time_rule": "daily_reset"}, now) == "first"
+    assert due_slot({"next_time": None, "next_time_rule": "on_demand"}, now) is None
+    assert due_slot({"next_time": "2026-03-02T03:00:00Z"}, now) == "2026-03-02T03:00:00Z"
+    assert due_slot({"next_time": "2026-03-02T05:00:00Z"}, now) is None
+
+
+def test_writing_null_next_time_means_due_at_the_write() -> None:
+    stored = apply_update("daily", {}, {"signin": {"next_time": None}}, now=MONDAY_NOON)
+    assert stored["signin"]["next_time"] == "2026-03-02T04:00:00Z"
+    stored = apply_update("shuaka", {}, {"init": {"next_time": None}}, now=MONDAY_NOON)
+    assert stored["init"]["next_time"] is None

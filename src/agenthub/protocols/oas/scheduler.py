@@ -7,7 +7,7 @@ One step (run every few seconds by the protocol's loop, or directly by tests):
   creates one job with payload {"user_id", "source": "cloud_scheduler"} plus the task's payload;
 - duiyi_jingcai runs only in a window the manager has answered, and carries the answer;
 - each job's dedupe key names (user, task, slot), so replicas that run the same step together create one job:
-  the slot is the next_time the job was due at (duiyi: the Beijing day and window);
+  the slot is the next_time the job was due at ("first" if it never had one; duiyi: the day and window);
 - next_time moves on by the rule when the job is created (so a job lost to its lease still moves on), then
   again by the rule after success, or by fail_delay after a failure (`reschedule_after_report`).
 """
@@ -66,7 +66,7 @@ class OasScheduler:
         now: datetime,
         answers: dict[int, dict[str, str]],
     ) -> Job | None:
-        slot = due_slot(settings, now, version=user.task_config_version)
+        slot = due_slot(settings, now)
         if slot is None:
             return None
         extra = settings.get("payload")
@@ -124,13 +124,17 @@ class OasScheduler:
         await self.store.change_task_config(user_id=job.subject_id, change=change_config, now=now, conn=conn)
 
 
-def due_slot(settings: dict[str, Any], now: datetime, *, version: int) -> str | None:
-    """The slot a due task runs in, or None when it is not due."""
+def due_slot(settings: dict[str, Any], now: datetime) -> str | None:
+    """The slot a due task runs in, or None when it is not due.
+
+    A slot must be the same for every replica that sees the task due, even one reading a slightly stale
+    config: the next_time it was due at, or "first" for a task never scheduled (the scheduler always sets
+    next_time afterwards, and a client writing null stores the write's time instead)."""
     next_at = parse_next_time(settings.get("next_time"))
     if next_at is None:
         if settings.get("next_time") or settings.get("next_time_rule") == "on_demand":
             return None
-        return f"new-v{version}"  # never scheduled since this version of the config
+        return "first"
     return fmt_time(next_at) if next_at <= now else None
 
 

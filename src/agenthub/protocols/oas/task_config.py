@@ -62,8 +62,11 @@ def parse_next_time(value: Any) -> datetime | None:
         return None
 
 
-def apply_update(user_type: str, stored: dict[str, Any], update: Any) -> dict[str, Any]:
-    """The stored config after a (partial) write; raises TaskConfigError for anything the API refuses."""
+def apply_update(user_type: str, stored: dict[str, Any], update: Any, *, now: datetime) -> dict[str, Any]:
+    """The stored config after a (partial) write; raises TaskConfigError for anything the API refuses.
+
+    Writing `next_time: null` means "due now" and is stored as `now` (except for on_demand tasks, where it
+    means "not scheduled"), so every due moment has a distinct time: the scheduler's slot."""
     if not isinstance(update, dict) or not update:
         raise TaskConfigError("task_config 不能为空")
     pool = POOLS.get(user_type, ())
@@ -74,6 +77,9 @@ def apply_update(user_type: str, stored: dict[str, Any], update: Any) -> dict[st
         if task not in pool:
             raise TaskConfigError(f"任务 {task} 不在 {user_type} 用户的任务池中")
         result[task] = {**result.get(task, {}), **_validated(task, fields)}
+        rule = result[task].get("next_time_rule", TEMPLATES[task].next_time_rule)
+        if "next_time" in result[task] and result[task]["next_time"] is None and rule != "on_demand":
+            result[task]["next_time"] = fmt_time(now)
     return result
 
 

@@ -47,7 +47,7 @@ async def write_tasks(
     oas: OasContext, *, user_id: int, body: TasksIn, manager_id: int | None = None
 ) -> dict[str, Any]:
     def change(user: User) -> dict[str, Any]:
-        return apply_update(user.user_type, user.task_config, body.task_config)
+        return apply_update(user.user_type, user.task_config, body.task_config, now=oas.now())
 
     try:
         user = await oas.ops.change_task_config(
