@@ -70,7 +70,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         storage=StorageSettings(database_url=database_url, redis_url=overrides.get("redis_url")),  # type: ignore[arg-type]
         auth=AuthSettings(jwt_secret="test-secret-" + "x" * 32),  # type: ignore[arg-type]
         engine=EngineSettings(reaper_interval_seconds=0.05, presence_interval_seconds=0.05),
-        oas=OasSettings(super_username="root", super_password="rootpass123"),  # type: ignore[arg-type]
+        # The scheduler loop stays off in tests: they call OasScheduler.step with the manual clock.
+        oas=OasSettings(super_username="root", super_password="rootpass123", scheduler_enabled=False),  # type: ignore[arg-type]
     )
 
 

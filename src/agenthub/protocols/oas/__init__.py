@@ -22,9 +22,22 @@ async def _on_start(runtime: Runtime) -> None:
 
 
 def _loops(runtime: Runtime) -> list[Loop]:
+    from agenthub.protocols.oas.app import oas_context
     from agenthub.protocols.oas.scan.loops import loops as scan_loops
+    from agenthub.server.loops import Loop
 
-    return scan_loops(runtime)
+    loops = scan_loops(runtime)
+    settings = runtime.settings.oas
+    if settings.scheduler_enabled:
+        scheduler = oas_context(runtime).scheduler
+        loops.append(Loop("oas-scheduler", settings.scheduler_interval_seconds, scheduler.step))
+    return loops
+
+
+async def _on_stop(runtime: Runtime) -> None:
+    from agenthub.protocols.oas.app import oas_context
+
+    await oas_context(runtime).notifier.drain()
 
 
 def spec() -> ProtocolSpec:
@@ -37,4 +50,5 @@ def spec() -> ProtocolSpec:
         create_app=create_app,
         loops=_loops,
         on_start=_on_start,
+        on_stop=_on_stop,
     )

@@ -9,8 +9,11 @@ from agenthub.protocols.oas import (
     errors,
     routes_agent,
     routes_manager,
+    routes_manager_ops,
+    routes_manager_users,
     routes_public,
     routes_super,
+    routes_user,
     routes_user_auth,
 )
 from agenthub.protocols.oas.context import OasContext
@@ -35,6 +38,9 @@ def create_app(runtime: Runtime) -> ASGIApp:
         scan_agent,
         scan_user,
         scan_ws,
+        routes_manager_users,
+        routes_manager_ops,
+        routes_user,
     ):
         app.include_router(module.router())
     return BodySizeLimit(app, max_bytes=runtime.settings.oas.max_body_bytes, too_large=errors.too_large)

@@ -11,12 +11,15 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from agenthub.core.jobs import Change
+from agenthub.protocols.oas import task_config
+from agenthub.protocols.oas.notify import MiaoNotifier
+from agenthub.protocols.oas.ops_store import OpsStore
 from agenthub.protocols.oas.records import User
 from agenthub.protocols.oas.repository import OasRepository
+from agenthub.protocols.oas.scheduler import OasScheduler
 from agenthub.protocols.oas.security import Principal
 from agenthub.protocols.oas.service import OasJobs
 from agenthub.protocols.oas.settings import OasSettings
-from agenthub.protocols.oas.templates import POOLS, TEMPLATES
 from agenthub.server.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,11 @@ class OasContext:
         self.repo = OasRepository(runtime.db)
         self.jobs = OasJobs(runtime, self.repo)
         self.report_listeners: list[ReportListener] = []
+        self.ops = OpsStore(runtime.db)
+        self.scheduler = OasScheduler(runtime, self.jobs, self.ops)
+        self.jobs.tx_hooks.append(self.scheduler.reschedule_after_report)
+        self.notifier = MiaoNotifier(settings=self.settings, repo=self.repo, clock=runtime.clock)
+        self.report_listeners.append(self.notifier.on_report)
         self._last_presence: dict[str, float] = {}
 
     def now(self) -> datetime:
@@ -63,12 +71,7 @@ class OasContext:
 
 def merged_task_config(user: User) -> dict[str, Any]:
     """The user's task settings over the templates, for the tasks of the user's pool."""
-    merged: dict[str, Any] = {}
-    for name in POOLS.get(user.user_type, ()):
-        template = TEMPLATES[name]
-        own = user.task_config.get(name) or {}
-        merged[name] = {"enabled": template.enabled, "priority": template.priority, **own}
-    return merged
+    return task_config.merged(user.user_type, user.task_config)
 
 
 def oas_of(request: Request) -> OasContext:

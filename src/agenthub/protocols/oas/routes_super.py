@@ -1,4 +1,4 @@
-"""The super admin's side: log in, and manage managers (create, list, lifecycle)."""
+"""The super admin's side: log in, and manage managers (create, list, lifecycle, password reset)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from agenthub.protocols.oas.context import Oas
 from agenthub.protocols.oas.errors import OasError
 from agenthub.protocols.oas.schemas import LoginIn, ManagerCreateIn, ManagerLifecycleIn
 from agenthub.protocols.oas.security import CurrentSuper, Principal, issue
+from agenthub.protocols.oas.user_configs import PasswordIn
 from agenthub.protocols.oas.wire import as_utc
 
 BAD_CREDENTIALS = "账号或密码错误"
@@ -65,5 +66,16 @@ def router() -> APIRouter:
         updated = await oas.repo.update_manager(manager_id=manager_id, now=oas.now(), expires_at=expires_at)
         assert updated is not None
         return {"data": updated.to_wire(oas.now())}
+
+    @api.patch("/managers/{manager_id}/password")
+    async def reset_password(
+        manager_id: int, body: PasswordIn, _admin: CurrentSuper, oas: Oas
+    ) -> dict[str, Any]:
+        updated = await oas.repo.update_manager(
+            manager_id=manager_id, now=oas.now(), password_hash=await hash_password(body.password)
+        )
+        if updated is None:
+            raise OasError(404, "管理员不存在")
+        return {"data": {"message": "ok"}}
 
     return api

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from agenthub.core.errors import JobNotFound
 from agenthub.core.jobs import Change, Job, JobFilter, JobStatus, KindPolicy, LeaseRef, NewJob
 from agenthub.core.nodes import NodeSighting
+from agenthub.core.ports import TxHook
 from agenthub.protocols.oas.repository import OasRepository
 from agenthub.server.runtime import Runtime
 
@@ -33,6 +34,8 @@ class OasJobs:
         self.runtime = runtime
         self.engine = runtime.engine
         self.repo = repo
+        # Further writes that commit with a complete/fail (e.g. the scheduler moving next_time on).
+        self.tx_hooks: list[TxHook] = []
 
     async def node_seen(self, *, manager_id: int, node_id: str, version: str | None = None) -> None:
         await self.engine.node_seen(
@@ -110,7 +113,7 @@ class OasJobs:
             result=result,
             message=message,
             guard=owned_by(manager_id),
-            hook=self._copy_result,
+            hook=self._after_report,
         )
 
     async def fail(
@@ -130,13 +133,18 @@ class OasJobs:
             message=message,
             result=result,
             guard=owned_by(manager_id),
-            hook=self._copy_result,
+            hook=self._after_report,
         )
 
     async def job(self, *, manager_id: int, job_id: int) -> Job:
         job = await self.engine.get(job_id)
         owned_by(manager_id)(job)
         return job
+
+    async def _after_report(self, conn: AsyncConnection, change: Change) -> None:
+        await self._copy_result(conn, change)
+        for hook in self.tx_hooks:
+            await hook(conn, change)
 
     async def _copy_result(self, conn: AsyncConnection, change: Change) -> None:
         """Writes what the agent reported onto the user, in the job's own transaction."""

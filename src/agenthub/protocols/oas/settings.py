@@ -15,6 +15,11 @@ class OasSettings(BaseSettings):
     max_poll_limit: int = 20
     max_body_bytes: int = 8 * 1024 * 1024
     max_logs_per_request: int = 1000
+    scheduler_enabled: bool = True
+    scheduler_interval_seconds: float = 10.0
+    miao_base_url: str = "https://miaotixing.com"
+    miao_timeout_seconds: float = 10.0
+    miao_min_interval_seconds: float = 15.0
     super_username: str | None = Field(
         default=None, validation_alias=AliasChoices("AGENTHUB_SUPER_USERNAME", "AGENTHUB_OAS_SUPER_USERNAME")
     )

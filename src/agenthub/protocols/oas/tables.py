@@ -73,3 +73,16 @@ user_logs = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index("ix_oas_user_logs_user", "user_id", "id"),
 )
+
+duiyi_answers = sa.Table(
+    "oas_duiyi_answers",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "manager_id", sa.BigInteger, sa.ForeignKey("oas_managers.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("day", sa.String(10), nullable=False),  # the Beijing date, YYYY-MM-DD
+    sa.Column("answers", JsonType, nullable=False),  # {"10:00": "左", ...}
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("manager_id", "day", name="uq_oas_duiyi_answers_manager_day"),
+)

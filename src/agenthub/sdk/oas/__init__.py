@@ -3,6 +3,7 @@
 from agenthub.sdk.oas.client import OasAgentClient
 from agenthub.sdk.oas.errors import Conflict, Forbidden, NotFound, OasApiError, Unauthorized
 from agenthub.sdk.oas.models import AgentJob, ScanChoice, ScanJob
+from agenthub.sdk.oas.poller import JobPoller, LocalAccount, TaskOutcome, TaskRun
 from agenthub.sdk.oas.scan_poller import (
     ScanAborted,
     ScanOutcome,
@@ -15,6 +16,8 @@ __all__ = [
     "AgentJob",
     "Conflict",
     "Forbidden",
+    "JobPoller",
+    "LocalAccount",
     "NotFound",
     "OasAgentClient",
     "OasApiError",
@@ -24,6 +27,8 @@ __all__ = [
     "ScanOutcome",
     "ScanPoller",
     "ScanSteps",
+    "TaskOutcome",
+    "TaskRun",
     "Unauthorized",
     "run_simulated_scan_agent",
 ]

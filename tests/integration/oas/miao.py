@@ -1,0 +1,45 @@
+"""A stand-in for the Miao reminder service: records every /trigger request; can be slow or broken."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+
+@dataclass
+class FakeMiao:
+    url: str = ""
+    delay: float = 0.0
+    status: int = 200
+    requests: list[dict[str, str]] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def trigger(self, request: web.Request) -> web.Response:
+        self.requests.append(dict(request.query))
+        self.arrived.set()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.status != 200:
+            return web.Response(status=self.status, text="broken")
+        return web.json_response({"code": 0, "msg": "ok"})
+
+
+@asynccontextmanager
+async def fake_miao(**options: float) -> AsyncIterator[FakeMiao]:
+    miao = FakeMiao(**options)  # type: ignore[arg-type]
+    app = web.Application()
+    app.router.add_get("/trigger", miao.trigger)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    miao.url = f"http://127.0.0.1:{port}"
+    try:
+        yield miao
+    finally:
+        await runner.cleanup()
