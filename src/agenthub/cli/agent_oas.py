@@ -73,6 +73,7 @@ async def _scan(client: OasAgentClient, stop: asyncio.Event) -> None:
         print("agenthub: scan jobs are not available in this build", flush=True)
         return
     module = importlib.import_module(SCAN_MODULE)
+    print(f"agenthub: oas agent {client.node_id} also takes QR-scan jobs", flush=True)
     await module.run_simulated_scan_agent(client, stop=stop)
 
 
