@@ -11,7 +11,7 @@ import pytest
 
 from agenthub.core.clock import ManualClock
 from agenthub.protocols.oas.settings import OasSettings
-from agenthub.server.runtime import Runtime, open_runtime
+from agenthub.server.runtime import Runtime
 from agenthub.server.settings import (
     AuthSettings,
     EngineSettings,
@@ -19,6 +19,7 @@ from agenthub.server.settings import (
     Settings,
     StorageSettings,
 )
+from agenthub.server.startup import open_runtime
 from tests.support.databases import PostgresTemplate, SqliteTemplate
 from tests.support.services import require_postgres
 
@@ -71,7 +72,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         auth=AuthSettings(jwt_secret="test-secret-" + "x" * 32),  # type: ignore[arg-type]
         engine=EngineSettings(reaper_interval_seconds=0.05, presence_interval_seconds=0.05),
         # The scheduler loop stays off in tests: they call OasScheduler.step with the manual clock.
-        oas=OasSettings(super_username="root", super_password="rootpass123", scheduler_enabled=False),  # type: ignore[arg-type]
+        protocols={
+            "oas": OasSettings(super_username="root", super_password="rootpass123", scheduler_enabled=False),  # type: ignore[arg-type]
+        },
     )
 
 

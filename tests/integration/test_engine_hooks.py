@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agenthub.core.jobs import Change, JobFilter, LeaseRef, NewJob
+from agenthub.core.jobs import Change, JobFilter, JobQuery, LeaseRef, NewJob
 from agenthub.server.runtime import Runtime
 
 
@@ -38,4 +38,4 @@ async def test_submit_and_heartbeat_hooks(runtime: Runtime) -> None:
     assert (await engine.get(job.id)).lease_until == before.lease_until
     with pytest.raises(Boom):
         await engine.submit(NewJob(kind="t.hooks", type="y"), hook=failing)
-    assert (await engine.find(kind="t.hooks"))[1] == 1
+    assert (await engine.find(JobQuery(kind="t.hooks")))[1] == 1

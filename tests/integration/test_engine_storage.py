@@ -13,8 +13,9 @@ from agenthub.core.clock import ManualClock
 from agenthub.core.errors import JobNotFound, LeaseMismatch
 from agenthub.core.jobs import Change, JobFilter, JobStatus, KindPolicy, LeaseRef, NewJob
 from agenthub.core.nodes import NodeSighting, NodeStatus
-from agenthub.server.runtime import Runtime, open_runtime
+from agenthub.server.runtime import Runtime
 from agenthub.server.settings import Settings
+from agenthub.server.startup import open_runtime
 from agenthub.storage.tables import job_events, jobs
 
 KIND = "test.job"
@@ -200,7 +201,7 @@ async def test_node_presence(runtime: Runtime, clock: ManualClock) -> None:
     clock.advance(60)
     await runtime.engine.node_seen(NodeSighting(kind="k", node_id="n2"))
     clock.advance(70)
-    stale = await runtime.engine.mark_silent_nodes_offline(timedelta(seconds=120))
+    stale = await runtime.engine.mark_silent_nodes_offline()
     assert [n.node_id for n in stale] == ["n1"]
     again = await runtime.engine.node_seen(NodeSighting(kind="k", node_id="n1"))
     assert again.status is NodeStatus.ONLINE and again.version == "1.0" and again.owner_id == 7

@@ -7,7 +7,7 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from agenthub.schema import load_metadata
+from agenthub.schema import project_schema
 from agenthub.storage import Database
 from agenthub.storage.migrate import is_current, migrate
 
@@ -22,14 +22,15 @@ def _include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to
 async def test_migrations_match_the_metadata(database_url: str) -> None:
     db = Database(database_url)
     try:
-        await migrate(db)
-        assert await is_current(db)
+        schema = project_schema()
+        await migrate(db, schema)
+        assert await is_current(db, schema)
 
         def diff(connection: Any) -> list[Any]:
             context = MigrationContext.configure(
                 connection, opts={"compare_type": True, "include_object": _include}
             )
-            return list(compare_metadata(context, load_metadata()))
+            return list(compare_metadata(context, schema.metadata))
 
         async with db.engine.connect() as conn:
             assert await conn.run_sync(diff) == []

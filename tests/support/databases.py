@@ -9,6 +9,7 @@ from pathlib import Path
 
 import asyncpg
 
+from agenthub.schema import project_schema
 from agenthub.storage import Database
 from agenthub.storage.migrate import migrate
 from tests.support.services import POSTGRES_URL, _asyncpg_dsn, run_blocking
@@ -24,7 +25,7 @@ def _with_database(url: str, name: str) -> str:
 async def _migrate(url: str) -> None:
     db = Database(url)
     try:
-        await migrate(db)
+        await migrate(db, project_schema())
     finally:
         await db.dispose()
 

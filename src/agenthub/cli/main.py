@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
-import importlib.util
 import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from agenthub import __version__
-
-AGENT_PROTOCOLS = ("oas", "devices", "maicraft", "comfyui", "iac")
+from agenthub.protocols.registry import available
+from agenthub.schema import project_schema
+from agenthub.server.runner import serve
+from agenthub.server.runtime import ConfigurationError
+from agenthub.server.settings import Settings
+from agenthub.storage import Database
+from agenthub.storage.migrate import migrate
 
 
 def _serve(_args: argparse.Namespace) -> int:
-    from agenthub.server.runner import serve
-    from agenthub.server.runtime import ConfigurationError
-    from agenthub.server.settings import Settings
-
     settings = Settings()
     logging.basicConfig(
         level=settings.server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -46,14 +45,10 @@ def _loop_factory() -> Any:
 
 
 def _migrate(_args: argparse.Namespace) -> int:
-    from agenthub.server.settings import Settings
-    from agenthub.storage import Database
-    from agenthub.storage.migrate import migrate
-
     async def run() -> None:
         db = Database(Settings().storage.database_url)
         try:
-            await migrate(db)
+            await migrate(db, project_schema())
         finally:
             await db.dispose()
 
@@ -70,21 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply database migrations and exit").set_defaults(run=_migrate)
     agent = commands.add_parser("agent", help="run a simulated agent of one protocol")
     protocols = agent.add_subparsers(dest="protocol", required=True)
-    for name, module in agent_commands().items():
-        sub = protocols.add_parser(name, help=module.HELP)
-        module.configure(sub)
-        sub.set_defaults(run=module.run)
+    for spec in available().values():
+        if spec.agent is not None:
+            sub = protocols.add_parser(spec.name, help=spec.agent.help)
+            spec.agent.configure(sub)
+            sub.set_defaults(run=spec.agent.run)
     return parser
-
-
-def agent_commands() -> dict[str, Any]:
-    """`agenthub agent <protocol>` lives in agenthub.cli.agent_<protocol>: HELP, configure(), run()."""
-    found = {}
-    for name in AGENT_PROTOCOLS:
-        module_name = f"agenthub.cli.agent_{name}"
-        if importlib.util.find_spec(module_name) is not None:
-            found[name] = importlib.import_module(module_name)
-    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -11,12 +11,13 @@ from agenthub.core import rules
 from agenthub.core.clock import Clock
 from agenthub.core.errors import JobNotFound
 from agenthub.core.jobs import (
+    GROUPABLE,
     Change,
     EventDraft,
     Job,
     JobEvent,
     JobFilter,
-    JobStatus,
+    JobQuery,
     KindPolicy,
     LeaseRef,
     NewJob,
@@ -40,12 +41,15 @@ class Engine:
         clock: Clock,
         sink: EventSink,
         policies: Mapping[str, KindPolicy] | None = None,
+        default_silence: float = 120.0,
     ) -> None:
-        self.jobs = jobs
-        self.nodes = nodes
+        self._jobs = jobs
+        self._nodes = nodes
         self.clock = clock
         self._sink = sink
         self._policies: dict[str, KindPolicy] = dict(policies or {})
+        self._default_silence = timedelta(seconds=default_silence)
+        self._silence: dict[str, timedelta] = {}
 
     def register_kind(self, kind: str, policy: KindPolicy) -> None:
         self._policies[kind] = policy
@@ -58,40 +62,54 @@ class Engine:
     async def submit(self, new: NewJob, *, hook: TxHook | None = None) -> Job | None:
         """Creates a job; None when another job already holds its dedupe key. The hook (e.g. a protocol's
         side row for the job) commits in the same transaction as the job."""
-        job = await self.jobs.insert(new, now=self.clock.now(), hook=hook)
+        job = await self._jobs.insert(new, now=self.clock.now(), hook=hook)
         if job is not None:
             await self._announce(Change(job, EventDraft("created")))
         return job
 
+    # -- reads --------------------------------------------------------------------------------------------
+
     async def get(self, job_id: int) -> Job:
-        job = await self.jobs.get(job_id)
+        job = await self._jobs.get(job_id)
         if job is None:
             raise JobNotFound(job_id)
         return job
 
-    async def events(self, job_id: int) -> list[JobEvent]:
-        return await self.jobs.events(job_id)
+    async def get_by_external_id(self, kind: str, external_id: str) -> Job | None:
+        return await self._jobs.get_by_external_id(kind, external_id)
 
-    async def find(
-        self,
-        *,
-        kind: str,
-        owner_id: int | None = None,
-        subject_id: int | None = None,
-        statuses: Sequence[JobStatus] | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> tuple[list[Job], int]:
-        return await self.jobs.find(
-            kind=kind, owner_id=owner_id, subject_id=subject_id, statuses=statuses, limit=limit, offset=offset
-        )
+    async def held_job(self, job_id: int, lease: LeaseRef) -> Job:
+        """The job, if the caller holds its live lease; raises JobNotFound or LeaseMismatch otherwise."""
+        job = await self.get(job_id)
+        rules.require_live_lease(job, lease, self.clock.now())
+        return job
+
+    def holds_live_lease(self, job: Job, lease: LeaseRef) -> bool:
+        return rules.holds_live_lease(job, lease, self.clock.now())
+
+    async def events(self, job_id: int) -> list[JobEvent]:
+        return await self._jobs.events(job_id)
+
+    async def find(self, query: JobQuery, *, limit: int = 100, offset: int = 0) -> tuple[list[Job], int]:
+        """A page of the jobs the query names, and how many it names in all."""
+        return await self._jobs.find(query, limit=limit, offset=offset)
+
+    async def count(self, query: JobQuery) -> int:
+        return await self._jobs.count(query)
+
+    async def count_by(self, query: JobQuery, *fields: str) -> dict[tuple[Any, ...], int]:
+        """How many jobs the query names, grouped by the given fields (e.g. "status", "leased_by")."""
+        unknown = set(fields) - GROUPABLE
+        if unknown or not fields:
+            raise ValueError(f"cannot group jobs by {sorted(unknown) or 'nothing'}")
+        return await self._jobs.count_by(query, fields)
 
     async def lease(
         self, job_filter: JobFilter, *, node_id: str, limit: int, lease_for: timedelta
     ) -> list[Job]:
         """Returns lapsed leases to the queue (all of them: always correct), then leases due jobs."""
         await self.expire_due()
-        leased = await self.jobs.lease(
+        leased = await self._jobs.lease(
             job_filter, node_id=node_id, limit=limit, now=self.clock.now(), lease_for=lease_for
         )
         for job in leased:
@@ -233,7 +251,7 @@ class Engine:
 
     async def expire_due(self) -> list[Change]:
         """Requeues jobs whose lease ran out, ends jobs past their deadline. Safe to run anywhere."""
-        changes = await self.jobs.expire_due(
+        changes = await self._jobs.expire_due(
             lambda job, now: rules.expire(job, now=now, policy=self.policy(job.kind)),
             now=self.clock.now(),
         )
@@ -251,7 +269,7 @@ class Engine:
                 guard(job)
                 return unguarded(job)
 
-        change = await self.jobs.apply(job_id, rule, hook=hook)
+        change = await self._jobs.apply(job_id, rule, hook=hook)
         await self._announce(change)
         return change
 
@@ -275,13 +293,37 @@ class Engine:
         except Exception:  # a live push must never undo a committed change
             log.exception("could not publish %s of job %s", event.type, job.id)
 
-    # -- nodes ------------------------------------------------------------------------------------------
+    # -- nodes and presence -------------------------------------------------------------------------------
+
+    def register_node_kind(self, kind: str, *, silence: timedelta) -> None:
+        """Nodes of this kind go offline after `silence` without being heard from (default: the engine's)."""
+        self._silence[kind] = silence
+
+    def silence(self, kind: str) -> timedelta:
+        return self._silence.get(kind, self._default_silence)
+
+    def is_online(self, node: AgentNode) -> bool:
+        return node.is_online(self.clock.now(), self.silence(node.kind))
 
     async def node_seen(self, sighting: NodeSighting) -> AgentNode:
-        return await self.nodes.seen(sighting, now=self.clock.now())
+        return await self._nodes.seen(sighting, now=self.clock.now())
 
     async def node_gone(self, kind: str, node_id: str) -> None:
-        await self.nodes.mark_offline(kind, node_id, now=self.clock.now())
+        await self._nodes.mark_offline(kind, node_id, now=self.clock.now())
 
-    async def mark_silent_nodes_offline(self, silent_for: timedelta) -> list[AgentNode]:
-        return await self.nodes.mark_stale_offline(now=self.clock.now(), silent_for=silent_for)
+    async def node(self, kind: str, node_id: str) -> AgentNode | None:
+        return await self._nodes.get(kind, node_id)
+
+    async def nodes(self, kind: str, *, owner_id: int | None = None) -> list[AgentNode]:
+        return await self._nodes.list_nodes(kind, owner_id=owner_id)
+
+    async def mark_silent_nodes_offline(self) -> list[AgentNode]:
+        """Marks nodes offline whose kind's silence window has passed since they were last heard from."""
+        now = self.clock.now()
+        gone: list[AgentNode] = []
+        for kind, silence in self._silence.items():
+            gone += await self._nodes.mark_stale_offline(now=now, silent_for=silence, kinds=(kind,))
+        gone += await self._nodes.mark_stale_offline(
+            now=now, silent_for=self._default_silence, exclude_kinds=tuple(self._silence)
+        )
+        return gone

@@ -42,3 +42,13 @@ class Conflict(EngineError):
 
 class StorageUnavailable(EngineError):
     """The database could not be reached."""
+
+
+# Every core error a protocol's error table must map (see agenthub.server.errors).
+CORE_ERRORS: tuple[type[EngineError], ...] = (
+    JobNotFound,
+    LeaseMismatch,
+    InvalidTransition,
+    Conflict,
+    StorageUnavailable,
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 
 class JobStatus(StrEnum):
@@ -101,6 +101,28 @@ class JobFilter:
     owner_id: int | None = None
     types: tuple[str, ...] | None = None
     node_id: str | None = None  # jobs addressed to this node (target_node) or to anyone
+
+
+JobOrder = Literal["newest", "oldest", "queue"]  # queue: the order jobs are leased in
+GROUPABLE = frozenset({"status", "type", "owner_id", "subject_id", "leased_by", "target_node"})
+
+
+@dataclass(frozen=True, slots=True)
+class JobQuery:
+    """Which jobs a read names; every condition given must hold."""
+
+    kind: str
+    owner_id: int | None = None
+    subject_id: int | None = None
+    statuses: tuple[JobStatus, ...] | None = None
+    types: tuple[str, ...] | None = None
+    ids: tuple[int, ...] | None = None
+    max_id: int | None = None  # id <= max_id (e.g. a job's place in its queue)
+    target_node: str | None = None
+    leased_by: str | None = None
+    not_leased_by: tuple[str, ...] | None = None  # held by none of these nodes
+    due_at: datetime | None = None  # scheduled_at <= due_at
+    order: JobOrder = "newest"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from agenthub.core.jobs import Change, Job, JobEvent, JobFilter, JobStatus, NewJob
+from agenthub.core.jobs import Change, Job, JobEvent, JobFilter, JobQuery, NewJob
 from agenthub.core.nodes import AgentNode, NodeSighting
 
 Rule = Callable[[Job], Change]
@@ -25,6 +25,8 @@ class JobStore(Protocol):
 
     async def get(self, job_id: int) -> Job | None: ...
 
+    async def get_by_external_id(self, kind: str, external_id: str) -> Job | None: ...
+
     async def apply(self, job_id: int, rule: Rule, *, hook: TxHook | None = None) -> Change:
         """Loads the job under a lock, applies the rule and writes the result with its event."""
 
@@ -38,16 +40,11 @@ class JobStore(Protocol):
 
     async def events(self, job_id: int) -> list[JobEvent]: ...
 
-    async def find(
-        self,
-        *,
-        kind: str,
-        owner_id: int | None = None,
-        subject_id: int | None = None,
-        statuses: Sequence[JobStatus] | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> tuple[list[Job], int]: ...
+    async def find(self, query: JobQuery, *, limit: int, offset: int) -> tuple[list[Job], int]: ...
+
+    async def count(self, query: JobQuery) -> int: ...
+
+    async def count_by(self, query: JobQuery, fields: Sequence[str]) -> dict[tuple[Any, ...], int]: ...
 
 
 class NodeStore(Protocol):
@@ -59,7 +56,14 @@ class NodeStore(Protocol):
 
     async def mark_offline(self, kind: str, node_id: str, *, now: datetime) -> None: ...
 
-    async def mark_stale_offline(self, *, now: datetime, silent_for: timedelta) -> list[AgentNode]: ...
+    async def mark_stale_offline(
+        self,
+        *,
+        now: datetime,
+        silent_for: timedelta,
+        kinds: Sequence[str] | None = None,
+        exclude_kinds: Sequence[str] = (),
+    ) -> list[AgentNode]: ...
 
 
 class EventSink(Protocol):

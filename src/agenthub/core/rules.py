@@ -28,8 +28,13 @@ def lease(job: Job, *, node_id: str, now: datetime, lease_for: timedelta) -> Cha
     return Change(leased, EventDraft("leased", node_id=node_id))
 
 
-def _require_live_lease(job: Job, lease_ref: LeaseRef, now: datetime) -> None:
-    if not job.held_by(lease_ref) or job.lease_until is None or job.lease_until < now:
+def holds_live_lease(job: Job, lease_ref: LeaseRef, now: datetime) -> bool:
+    """True while the lease the caller names is the job's current one and has not run out."""
+    return job.held_by(lease_ref) and job.lease_until is not None and job.lease_until >= now
+
+
+def require_live_lease(job: Job, lease_ref: LeaseRef, now: datetime) -> None:
+    if not holds_live_lease(job, lease_ref, now):
         raise LeaseMismatch(job.id, lease_ref.node_id)
 
 
@@ -38,7 +43,7 @@ def start(
 ) -> Change:
     if job.status is JobStatus.RUNNING and job.held_by(lease_ref):
         return heartbeat(job, lease_ref, now=now, lease_for=lease_for, message=message, event="start")
-    _require_live_lease(job, lease_ref, now)
+    require_live_lease(job, lease_ref, now)
     started = replace(
         job,
         status=JobStatus.RUNNING,
@@ -59,7 +64,7 @@ def heartbeat(
     message: str | None = None,
     event: str = "heartbeat",
 ) -> Change:
-    _require_live_lease(job, lease_ref, now)
+    require_live_lease(job, lease_ref, now)
     renewed = replace(job, lease_until=_extended(job, now, lease_for), updated_at=now)
     return Change(renewed, EventDraft(event, node_id=lease_ref.node_id, message=message))
 
@@ -67,7 +72,7 @@ def heartbeat(
 def progress(
     job: Job, lease_ref: LeaseRef, *, now: datetime, percent: int, message: str | None = None
 ) -> Change:
-    _require_live_lease(job, lease_ref, now)
+    require_live_lease(job, lease_ref, now)
     moved = replace(
         job,
         status=JobStatus.RUNNING,
@@ -219,7 +224,7 @@ def _refuse_unless_held(job: Job, lease_ref: LeaseRef, now: datetime, operation:
         if job.leased_by != lease_ref.node_id:
             raise LeaseMismatch(job.id, lease_ref.node_id)
         raise InvalidTransition(job.id, job.status, operation)
-    _require_live_lease(job, lease_ref, now)
+    require_live_lease(job, lease_ref, now)
 
 
 def _was_last_held_by(job: Job, lease_ref: LeaseRef) -> bool:

@@ -1,12 +1,17 @@
-"""The protocols this build knows, by name, in start order."""
+"""The protocols this build knows, in start order: the only list of them. Settings, the CLI, the schema and
+the migrations all read it. Adding a protocol is its package and one line here."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from agenthub.protocols.comfyui.spec import SPEC as COMFYUI
+from agenthub.protocols.devices.spec import SPEC as DEVICES
+from agenthub.protocols.oas.spec import SPEC as OAS
 from agenthub.server.protocol import ProtocolSpec
 
+PROTOCOLS: tuple[ProtocolSpec[Any, Any], ...] = (OAS, DEVICES, COMFYUI)
 
-def available() -> dict[str, ProtocolSpec]:
-    from agenthub.protocols import comfyui, devices, oas
 
-    specs = [oas.spec(), devices.spec(), comfyui.spec()]
-    return {spec.name: spec for spec in specs}
+def available() -> dict[str, ProtocolSpec[Any, Any]]:
+    return {spec.name: spec for spec in PROTOCOLS}

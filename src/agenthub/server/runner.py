@@ -9,16 +9,20 @@ import logging
 import signal
 import socket
 from collections.abc import AsyncIterator, Iterator, Sequence
-from datetime import timedelta
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
 from agenthub.core.clock import Clock
+from agenthub.protocols.registry import available
 from agenthub.server.loops import Loop, LoopGroup
 from agenthub.server.protocol import ProtocolSpec
-from agenthub.server.runtime import Runtime, open_runtime
+from agenthub.server.runtime import Runtime
 from agenthub.server.settings import Settings
+from agenthub.server.startup import open_runtime
+
+AnySpec = ProtocolSpec[Any, Any]
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +41,7 @@ class Listeners:
     def __init__(
         self,
         runtime: Runtime,
-        specs: Sequence[ProtocolSpec],
+        specs: Sequence[AnySpec],
         *,
         host: str,
         ports: dict[str, int] | None = None,
@@ -59,10 +63,10 @@ class Listeners:
             raise
         return self
 
-    async def _start(self, spec: ProtocolSpec) -> None:
-        port = self._ports.get(spec.name, spec.port(self._runtime.settings))
+    async def _start(self, spec: AnySpec) -> None:
+        port = self._ports.get(spec.name, spec.settings_of(self._runtime).port)
         config = uvicorn.Config(
-            spec.create_app(self._runtime),
+            spec.create_app(spec.state_of(self._runtime)),
             host=self._host,
             port=port,
             lifespan="off",
@@ -122,38 +126,42 @@ def listen_socket(host: str, port: int) -> socket.socket:
 
 def engine_loops(runtime: Runtime) -> list[Loop]:
     settings = runtime.settings.engine
-    silence = timedelta(seconds=settings.node_silence_seconds)
     return [
         Loop("lease-reaper", settings.reaper_interval_seconds, runtime.engine.expire_due),
-        Loop(
-            "presence",
-            settings.presence_interval_seconds,
-            lambda: runtime.engine.mark_silent_nodes_offline(silence),
-        ),
+        Loop("presence", settings.presence_interval_seconds, runtime.engine.mark_silent_nodes_offline),
     ]
 
 
-def selected_specs(settings: Settings) -> list[ProtocolSpec]:
-    from agenthub.protocols.registry import available
-
+def selected_specs(settings: Settings) -> list[AnySpec]:
     specs = available()
     return [specs[name] for name in settings.server.selected_protocols(tuple(specs))]
 
 
 @contextlib.asynccontextmanager
-async def running(
-    runtime: Runtime, specs: Sequence[ProtocolSpec], *, host: str, ports: dict[str, int] | None = None
-) -> AsyncIterator[Listeners]:
-    """Everything a served runtime runs: start-up hooks, background loops and listeners."""
-    for spec in specs:
-        await spec.on_start(runtime)
-    loops = engine_loops(runtime) + [loop for spec in specs for loop in spec.loops(runtime)]
+async def started(runtime: Runtime, specs: Sequence[AnySpec]) -> AsyncIterator[None]:
+    """Builds each protocol's state from its spec (once per runtime) and closes them in reverse order."""
+    done: list[AnySpec] = []
     try:
+        for spec in specs:
+            await spec.start(runtime)
+            done.append(spec)
+        yield
+    finally:
+        for spec in reversed(done):
+            await spec.stop(runtime)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    runtime: Runtime, specs: Sequence[AnySpec], *, host: str, ports: dict[str, int] | None = None
+) -> AsyncIterator[Listeners]:
+    """Everything a served runtime runs: protocol states, background loops and listeners."""
+    async with started(runtime, specs):
+        loops = engine_loops(runtime) + [
+            loop for spec in specs for loop in spec.loops(spec.state_of(runtime))
+        ]
         async with LoopGroup(loops), Listeners(runtime, specs, host=host, ports=ports) as listeners:
             yield listeners
-    finally:
-        for spec in reversed(specs):
-            await spec.on_stop(runtime)
 
 
 async def serve(settings: Settings, *, clock: Clock | None = None, stop: asyncio.Event | None = None) -> None:

@@ -1,21 +1,29 @@
-"""Settings from the environment (prefix AGENTHUB_), one class per concern."""
+"""Settings from the environment (prefix AGENTHUB_), one class per concern.
+
+The server's own concerns are here; each protocol declares its settings class (a `ProtocolSettings`) in its
+spec, and `Settings.protocol()` builds it from the environment on first use, so this module names no protocol.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Literal, TypeVar
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from agenthub.protocols.comfyui.settings import ComfyuiSettings
-from agenthub.protocols.devices.settings import DevicesSettings
-from agenthub.protocols.oas.settings import OasSettings
-
-ALL_PROTOCOLS = ("oas", "devices", "maicraft", "comfyui", "iac")
-
 
 class _Env(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AGENTHUB_", extra="ignore")
+
+
+class ProtocolSettings(BaseSettings):
+    """Base of every protocol's settings (env prefix `AGENTHUB_<NAME>_`): at least the port it listens on."""
+
+    port: int
+
+
+P = TypeVar("P", bound=ProtocolSettings)
 
 
 class ServerSettings(_Env):
@@ -48,7 +56,7 @@ class AuthSettings(_Env):
 class EngineSettings(_Env):
     reaper_interval_seconds: float = 1.0
     presence_interval_seconds: float = 5.0
-    node_silence_seconds: float = 120.0
+    node_silence_seconds: float = 120.0  # the default presence window; a protocol may set its own per kind
 
 
 class Settings:
@@ -61,17 +69,24 @@ class Settings:
         storage: StorageSettings | None = None,
         auth: AuthSettings | None = None,
         engine: EngineSettings | None = None,
-        oas: OasSettings | None = None,
-        devices: DevicesSettings | None = None,
-        comfyui: ComfyuiSettings | None = None,
+        protocols: Mapping[str, ProtocolSettings] | None = None,
     ) -> None:
         self.server = server or ServerSettings()
         self.storage = storage or StorageSettings()
         self.auth = auth or AuthSettings()
         self.engine = engine or EngineSettings()
-        self.oas = oas or OasSettings()
-        self.devices = devices or DevicesSettings()
-        self.comfyui = comfyui or ComfyuiSettings()
+        self.protocols: dict[str, ProtocolSettings] = dict(protocols or {})
+
+    def protocol(self, name: str, cls: type[P]) -> P:
+        """The named protocol's settings: as given to the constructor, or read from the environment."""
+        value = self.protocols.get(name)
+        if value is None:
+            value = self.protocols[name] = cls()
+        if not isinstance(value, cls):
+            raise TypeError(
+                f"settings of protocol {name!r} are a {type(value).__name__}, not a {cls.__name__}"
+            )
+        return value
 
     @property
     def is_production(self) -> bool:

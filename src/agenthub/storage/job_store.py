@@ -12,7 +12,17 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agenthub.core.errors import JobNotFound
-from agenthub.core.jobs import Change, EventDraft, Job, JobEvent, JobFilter, JobStatus, NewJob
+from agenthub.core.jobs import (
+    Change,
+    EventDraft,
+    Job,
+    JobEvent,
+    JobFilter,
+    JobOrder,
+    JobQuery,
+    JobStatus,
+    NewJob,
+)
 from agenthub.core.ports import ExpiryRule, Rule, TxHook
 from agenthub.storage.database import Database
 from agenthub.storage.tables import job_events, jobs
@@ -122,9 +132,10 @@ class SqlJobStore:
             row = (await conn.execute(sa.select(jobs).where(jobs.c.id == job_id))).first()
         return row_to_job(row) if row else None
 
-    async def get_by_external_id(self, external_id: str) -> Job | None:
+    async def get_by_external_id(self, kind: str, external_id: str) -> Job | None:
+        query = sa.select(jobs).where(jobs.c.kind == kind, jobs.c.external_id == external_id)
         async with self.db.read() as conn:
-            row = (await conn.execute(sa.select(jobs).where(jobs.c.external_id == external_id))).first()
+            row = (await conn.execute(query)).first()
         return row_to_job(row) if row else None
 
     async def apply(self, job_id: int, rule: Rule, *, hook: TxHook | None = None) -> Change:
@@ -213,39 +224,25 @@ class SqlJobStore:
             for r in rows
         ]
 
-    async def find(
-        self,
-        *,
-        kind: str,
-        owner_id: int | None = None,
-        subject_id: int | None = None,
-        statuses: Sequence[JobStatus] | None = None,
-        target_node: str | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> tuple[list[Job], int]:
-        conditions: list[Any] = [jobs.c.kind == kind]
-        if owner_id is not None:
-            conditions.append(jobs.c.owner_id == owner_id)
-        if subject_id is not None:
-            conditions.append(jobs.c.subject_id == subject_id)
-        if statuses:
-            conditions.append(jobs.c.status.in_([s.value for s in statuses]))
-        if target_node is not None:
-            conditions.append(jobs.c.target_node == target_node)
-        query = sa.select(jobs).where(*conditions).order_by(jobs.c.id.desc()).limit(limit).offset(offset)
+    async def find(self, query: JobQuery, *, limit: int, offset: int) -> tuple[list[Job], int]:
+        conditions = _conditions(query)
+        select = sa.select(jobs).where(*conditions).order_by(*_ORDER[query.order]).limit(limit).offset(offset)
         count = sa.select(sa.func.count()).select_from(jobs).where(*conditions)
         async with self.db.read() as conn:
-            rows = (await conn.execute(query)).all()
+            rows = (await conn.execute(select)).all()
             total = (await conn.execute(count)).scalar_one()
         return [row_to_job(r) for r in rows], total
 
-    async def count_by_status(self, *, kind: str, owner_id: int | None = None) -> dict[str, int]:
-        query = sa.select(jobs.c.status, sa.func.count()).where(jobs.c.kind == kind).group_by(jobs.c.status)
-        if owner_id is not None:
-            query = query.where(jobs.c.owner_id == owner_id)
+    async def count(self, query: JobQuery) -> int:
+        count = sa.select(sa.func.count()).select_from(jobs).where(*_conditions(query))
         async with self.db.read() as conn:
-            return {status: n for status, n in (await conn.execute(query)).all()}
+            return int((await conn.execute(count)).scalar_one())
+
+    async def count_by(self, query: JobQuery, fields: Sequence[str]) -> dict[tuple[Any, ...], int]:
+        columns = [jobs.c[name] for name in fields]
+        select = sa.select(*columns, sa.func.count()).where(*_conditions(query)).group_by(*columns)
+        async with self.db.read() as conn:
+            return {tuple(row[:-1]): row[-1] for row in (await conn.execute(select)).all()}
 
     async def _write(self, conn: AsyncConnection, change: Change) -> None:
         job, event = change.job, change.event
@@ -279,3 +276,36 @@ class SqlJobStore:
                 sa.or_(jobs.c.target_node.is_(None), jobs.c.target_node == job_filter.node_id)
             )
         return query
+
+
+_ORDER: dict[JobOrder, tuple[Any, ...]] = {
+    "newest": (jobs.c.id.desc(),),
+    "oldest": (jobs.c.id,),
+    "queue": (jobs.c.priority.desc(), jobs.c.scheduled_at, jobs.c.id),
+}
+
+
+def _conditions(query: JobQuery) -> list[Any]:
+    c = jobs.c
+    conditions: list[Any] = [c.kind == query.kind]
+    for column, value in (
+        (c.owner_id, query.owner_id),
+        (c.subject_id, query.subject_id),
+        (c.target_node, query.target_node),
+        (c.leased_by, query.leased_by),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if query.statuses is not None:
+        conditions.append(c.status.in_([s.value for s in query.statuses]))
+    if query.types is not None:
+        conditions.append(c.type.in_(query.types))
+    if query.ids is not None:
+        conditions.append(c.id.in_(query.ids))
+    if query.max_id is not None:
+        conditions.append(c.id <= query.max_id)
+    if query.not_leased_by is not None:
+        conditions.append(sa.or_(c.leased_by.is_(None), c.leased_by.not_in(query.not_leased_by)))
+    if query.due_at is not None:
+        conditions.append(c.scheduled_at <= query.due_at)
+    return conditions

@@ -1,10 +1,15 @@
-"""Applies Alembic migrations at start. Each protocol has its own branch, so we upgrade to all heads.
-On PostgreSQL an advisory lock keeps replicas that start together from migrating at the same time."""
+"""Applies Alembic migrations at start. The engine and each protocol have their own branch (each protocol's
+versions live in its own package), so we upgrade to all heads. On PostgreSQL an advisory lock keeps replicas
+that start together from migrating at the same time."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -14,32 +19,41 @@ from sqlalchemy import Connection, text
 from agenthub.storage.database import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+ENGINE_VERSIONS = MIGRATIONS / "versions"
 ADVISORY_LOCK_KEY = 0x61676E74  # "agnt"
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """The tables in code and the migration folders that create them."""
+
+    metadata: sa.MetaData
+    version_locations: Sequence[Path]
+
+
+def alembic_config(schema: Schema, connection: Connection | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", _joined(schema.version_locations))
     config.attributes["connection"] = connection
+    config.attributes["metadata"] = schema.metadata
     return config
 
 
-async def migrate(db: Database) -> None:
+async def migrate(db: Database, schema: Schema) -> None:
     async with db.engine.begin() as conn:
         if not db.is_sqlite:
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-        await conn.run_sync(_upgrade)
+        await conn.run_sync(lambda c: command.upgrade(alembic_config(schema, c), "heads"))
 
 
-async def is_current(db: Database) -> bool:
+async def is_current(db: Database, schema: Schema) -> bool:
+    heads = set(ScriptDirectory.from_config(alembic_config(schema)).get_heads())
     async with db.engine.connect() as conn:
-        return await conn.run_sync(_is_current)
+        current = await conn.run_sync(lambda c: set(MigrationContext.configure(c).get_current_heads()))
+    return current == heads
 
 
-def _upgrade(connection: Connection) -> None:
-    command.upgrade(alembic_config(connection), "heads")
-
-
-def _is_current(connection: Connection) -> bool:
-    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
-    return set(MigrationContext.configure(connection).get_current_heads()) == heads
+def _joined(paths: Sequence[Path]) -> str:
+    return os.pathsep.join(str(path) for path in paths)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -68,12 +69,23 @@ class SqlNodeStore:
         async with self.db.write() as conn:
             await conn.execute(stmt.values(status=NodeStatus.OFFLINE.value))
 
-    async def mark_stale_offline(self, *, now: datetime, silent_for: timedelta) -> list[AgentNode]:
+    async def mark_stale_offline(
+        self,
+        *,
+        now: datetime,
+        silent_for: timedelta,
+        kinds: Sequence[str] | None = None,
+        exclude_kinds: Sequence[str] = (),
+    ) -> list[AgentNode]:
+        c = agent_nodes.c
+        conditions = [c.status == NodeStatus.ONLINE.value, c.last_seen_at < now - silent_for]
+        if kinds is not None:
+            conditions.append(c.kind.in_(kinds))
+        if exclude_kinds:
+            conditions.append(c.kind.not_in(exclude_kinds))
         stmt = (
             agent_nodes.update()
-            .where(
-                agent_nodes.c.status == NodeStatus.ONLINE.value, agent_nodes.c.last_seen_at < now - silent_for
-            )
+            .where(*conditions)
             .values(status=NodeStatus.OFFLINE.value)
             .returning(*agent_nodes.c)
         )

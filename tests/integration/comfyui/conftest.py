@@ -11,9 +11,10 @@ import pytest
 
 from agenthub.core.clock import ManualClock
 from agenthub.core.jobs import JobFilter, JobStatus
-from agenthub.protocols.comfyui.context import ComfyuiContext, context_of
+from agenthub.protocols.comfyui.context import ComfyuiContext
 from agenthub.protocols.comfyui.repository import TASK_KIND
 from agenthub.protocols.comfyui.settings import ComfyuiSettings
+from agenthub.protocols.comfyui.spec import SPEC as COMFYUI
 from agenthub.server.runtime import Runtime
 from agenthub.server.settings import Settings
 from tests.conftest import make_settings
@@ -41,7 +42,7 @@ def comfyui_settings(**overrides: Any) -> ComfyuiSettings:
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     base = make_settings(database_url)
-    base.comfyui = comfyui_settings(debug_tokens="dbg-token:gpu-1")
+    base.protocols["comfyui"] = comfyui_settings(debug_tokens="dbg-token:gpu-1")
     return base
 
 
@@ -56,7 +57,7 @@ class ComfyWorld:
 
     @property
     def context(self) -> ComfyuiContext:
-        return context_of(self.runtime)
+        return COMFYUI.state_of(self.runtime)
 
     async def agent(
         self, agent_id: str = "gpu-1", base_url: str = "http://127.0.0.1:9", **fields: Any

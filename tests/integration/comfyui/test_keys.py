@@ -6,7 +6,7 @@ import httpx
 import jwt
 import pytest
 
-from agenthub.protocols.comfyui import spec
+from agenthub.protocols.comfyui.spec import SPEC as COMFYUI
 from agenthub.server.runtime import ConfigurationError, Runtime
 from agenthub.server.settings import ServerSettings
 from tests.integration.comfyui.conftest import ADMIN_KEY, comfyui_settings
@@ -46,23 +46,23 @@ async def issue(runtime: Runtime) -> str:
 
 
 async def test_rotation_old_key_verifies_until_removed(runtime: Runtime) -> None:
-    runtime.settings.comfyui = comfyui_settings(signing_keys=OLD)
+    runtime.settings.protocols["comfyui"] = comfyui_settings(signing_keys=OLD)
     old_token = await issue(runtime)
     assert jwt.get_unverified_header(old_token)["kid"] == "k1"
 
-    runtime.settings.comfyui = comfyui_settings(signing_keys=f"{NEW},{OLD}")
+    runtime.settings.protocols["comfyui"] = comfyui_settings(signing_keys=f"{NEW},{OLD}")
     assert (await heartbeat(runtime, old_token)).status_code == 200
     new_token = await issue(runtime)
     assert jwt.get_unverified_header(new_token)["kid"] == "k2"
 
-    runtime.settings.comfyui = comfyui_settings(signing_keys=NEW)
+    runtime.settings.protocols["comfyui"] = comfyui_settings(signing_keys=NEW)
     r = await heartbeat(runtime, old_token)
     assert (r.status_code, r.json()["detail"]) == (401, "AGENT_TOKEN_INVALID")
     assert (await heartbeat(runtime, new_token)).status_code == 200
 
 
 async def test_development_generates_and_keeps_a_key(runtime: Runtime) -> None:
-    runtime.settings.comfyui = comfyui_settings(signing_keys=None)
+    runtime.settings.protocols["comfyui"] = comfyui_settings(signing_keys=None)
     token = await issue(runtime)
     assert jwt.get_unverified_header(token)["kid"].startswith("dev-")
     assert (await heartbeat(runtime, token)).status_code == 200  # a restart reads the same key back
@@ -70,22 +70,22 @@ async def test_development_generates_and_keeps_a_key(runtime: Runtime) -> None:
 
 async def test_production_refuses_debug_tokens_and_missing_keys(runtime: Runtime) -> None:
     runtime.settings.server = ServerSettings(env="production", log_level="warning")
-    runtime.settings.comfyui = comfyui_settings(debug_tokens="dbg:gpu-1")
+    runtime.settings.protocols["comfyui"] = comfyui_settings(debug_tokens="dbg:gpu-1")
     with pytest.raises(ConfigurationError, match="AGENT_DEBUG_TOKENS"):
-        await spec().on_start(runtime)
-    runtime.settings.comfyui = comfyui_settings(signing_keys=None)
+        await COMFYUI.start(runtime)
+    runtime.settings.protocols["comfyui"] = comfyui_settings(signing_keys=None)
     with pytest.raises(ConfigurationError, match="SIGNING_KEYS"):
-        await spec().on_start(runtime)
+        await COMFYUI.start(runtime)
 
 
 async def test_debug_tokens_work_in_development_only(runtime: Runtime) -> None:
     from agenthub.protocols.comfyui.context import ComfyuiContext
 
-    runtime.settings.comfyui = comfyui_settings(debug_tokens="dbg:gpu-1")
-    dev = ComfyuiContext(runtime, keys={"k": "s"}, admin_key="a")
+    settings = comfyui_settings(debug_tokens="dbg:gpu-1")
+    dev = ComfyuiContext(runtime, settings, keys={"k": "s"}, admin_key="a")
     assert dev.tokens.decode("dbg", now=runtime.clock.now()).agent_id == "gpu-1"
     runtime.settings.server = ServerSettings(env="production", log_level="warning")
-    prod = ComfyuiContext(runtime, keys={"k": "s"}, admin_key="a")
+    prod = ComfyuiContext(runtime, settings, keys={"k": "s"}, admin_key="a")
     assert prod.tokens.debug_tokens == {}
     await dev.close()
     await prod.close()

@@ -25,7 +25,7 @@ MODELS = {"sdxl.safetensors": b"sdxl-weights-" * 5000, "vae.pt": b"vae" * 1000}
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     base = make_settings(database_url)
-    base.comfyui = comfyui_settings(push_interval_seconds=0.05)
+    base.protocols["comfyui"] = comfyui_settings(push_interval_seconds=0.05)
     return base
 
 

@@ -23,7 +23,7 @@ FAST = DevicesSettings(dispatch_interval_seconds=0.05, sweep_interval_seconds=0.
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     settings = make_settings(database_url)
-    settings.devices = FAST
+    settings.protocols["devices"] = FAST
     return settings
 
 

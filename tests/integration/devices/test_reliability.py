@@ -7,8 +7,9 @@ import asyncio
 import httpx
 
 from agenthub.core.clock import ManualClock
-from agenthub.server.runtime import Runtime, open_runtime
+from agenthub.server.runtime import Runtime
 from agenthub.server.settings import Settings
+from agenthub.server.startup import open_runtime
 from tests.integration.devices.conftest import Device, DeviceFactory, dispatch, eventually, task_status
 from tests.support.servers import serving
 

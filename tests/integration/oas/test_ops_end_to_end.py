@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from agenthub.cli.agent_oas import run_agent
 from agenthub.cli.main import build_parser
-from agenthub.protocols.oas.app import oas_context
+from agenthub.protocols.oas.agent_command import run_agent
 from agenthub.protocols.oas.schedule_rules import BEIJING
+from agenthub.protocols.oas.spec import SPEC as OAS
 from agenthub.sdk.oas import JobPoller, LocalAccount, OasAgentClient
 from agenthub.sdk.oas.simulate import simulated_handler
 from agenthub.server.runtime import Runtime
@@ -50,7 +50,7 @@ def client_for(world: OasWorld, manager: dict[str, Any]) -> OasAgentClient:
 
 
 async def test_configure_schedule_run_report_notify(world: OasWorld, runtime: Runtime) -> None:
-    oas = oas_context(runtime)
+    oas = OAS.state_of(runtime)
     manager = await world.manager()
     user = await configure_user(world, manager, login_id="game_account_001")
     async with fake_miao() as miao:
@@ -91,7 +91,7 @@ async def test_configure_schedule_run_report_notify(world: OasWorld, runtime: Ru
 
 
 async def test_unmapped_account_fails_the_job_at_once(world: OasWorld, runtime: Runtime) -> None:
-    oas = oas_context(runtime)
+    oas = OAS.state_of(runtime)
     manager = await world.manager()
     user = await configure_user(world, manager)
     [job] = await oas.scheduler.step()
@@ -109,7 +109,7 @@ async def test_unmapped_account_fails_the_job_at_once(world: OasWorld, runtime: 
 async def test_poller_heartbeats_while_handler_runs_and_stops_cleanly(
     world: OasWorld, runtime: Runtime
 ) -> None:
-    oas = oas_context(runtime)
+    oas = OAS.state_of(runtime)
     manager = await world.manager()
     await configure_user(world, manager)
     [job] = await oas.scheduler.step()
@@ -133,7 +133,7 @@ async def test_poller_heartbeats_while_handler_runs_and_stops_cleanly(
 
 
 async def test_slow_or_broken_miao_never_slows_or_fails_the_report(world: OasWorld, runtime: Runtime) -> None:
-    oas = oas_context(runtime)
+    oas = OAS.state_of(runtime)
     manager = await world.manager()
     agent = await world.agent(manager)
     for _ in range(2):
@@ -157,7 +157,7 @@ async def test_slow_or_broken_miao_never_slows_or_fails_the_report(world: OasWor
 
 
 async def test_one_message_per_code_per_15_seconds(world: OasWorld, runtime: Runtime) -> None:
-    oas = oas_context(runtime)
+    oas = OAS.state_of(runtime)
     manager = await world.manager()
     agent = await world.agent(manager)
     user = await configure_user(world, manager)
@@ -175,7 +175,7 @@ async def test_one_message_per_code_per_15_seconds(world: OasWorld, runtime: Run
 async def test_cli_agent_runs_scheduled_jobs(
     world: OasWorld, runtime: Runtime, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    oas = oas_context(runtime)
+    oas = OAS.state_of(runtime)
     manager = await world.manager()
     await configure_user(world, manager)
     [job] = await oas.scheduler.step()

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from agenthub.core.clock import ManualClock
-from agenthub.server.runtime import open_runtime
+from agenthub.server.startup import open_runtime
 from tests.conftest import make_settings
 from tests.integration.oas.conftest import OasWorld
 from tests.support.servers import serving

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from agenthub.protocols.oas.scan.context import scan_service
-from agenthub.protocols.oas.scan.service import ScanService
 from agenthub.protocols.oas.scan.settings import ScanSettings
+from agenthub.protocols.oas.settings import OasSettings
+from agenthub.protocols.oas.spec import SPEC as OAS
 from agenthub.sdk.oas import OasAgentClient, ScanOutcome, ScanPoller
 from agenthub.server.runtime import Runtime
 from tests.integration.oas.conftest import Agent, OasWorld, parse_time
@@ -22,9 +22,12 @@ PNG = base64.b64encode(b"\x89PNG fake qrcode").decode()
 
 
 @pytest.fixture(autouse=True)
-def scans(runtime: Runtime) -> ScanService:
-    """Made before the server starts, so the server's loop sweeps often."""
-    return scan_service(runtime, ScanSettings(sweep_interval_seconds=0.02))
+def fast_sweep(runtime: Runtime) -> None:
+    """Set before the server starts, so the server's loop sweeps often."""
+    oas = runtime.settings.protocol("oas", OasSettings)
+    runtime.settings.protocols["oas"] = oas.model_copy(
+        update={"scan": ScanSettings(sweep_interval_seconds=0.02)}
+    )
 
 
 async def setup(world: OasWorld) -> tuple[dict[str, Any], Agent, ScanUser]:
@@ -231,8 +234,8 @@ async def test_lease_expiry_requeues_then_expires(world: OasWorld) -> None:
     await user.close()
 
 
-async def test_total_timeout_expires_the_scan(world: OasWorld, scans: ScanService) -> None:
-    scans.settings.user_gone_seconds = 3600
+async def test_total_timeout_expires_the_scan(world: OasWorld, runtime: Runtime) -> None:
+    OAS.state_of(runtime).scans.settings.user_gone_seconds = 3600
     _, agent, user = await setup(world)
     await user.connect()
     scan_id = await user.create()

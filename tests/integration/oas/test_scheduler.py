@@ -7,9 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agenthub.core.clock import ManualClock
-from agenthub.protocols.oas.app import oas_context
+from agenthub.core.jobs import JobQuery
 from agenthub.protocols.oas.schedule_rules import BEIJING
-from agenthub.server.runtime import Runtime, open_runtime
+from agenthub.protocols.oas.spec import SPEC as OAS
+from agenthub.server.runner import started
+from agenthub.server.runtime import Runtime
+from agenthub.server.startup import open_runtime
 from tests.conftest import make_settings
 from tests.integration.oas.conftest import OasWorld, parse_time
 from tests.support.databases import PostgresTemplate
@@ -44,7 +47,7 @@ async def task_settings(world: OasWorld, manager: dict[str, Any], user_id: int, 
 
 
 async def test_due_task_becomes_one_job_and_next_time_moves_on(world: OasWorld, runtime: Runtime) -> None:
-    scheduler = oas_context(runtime).scheduler
+    scheduler = OAS.state_of(runtime).scheduler
     manager = await world.manager()
     user = await world.user(manager)
     await only_signin(world, manager, user["id"])
@@ -79,7 +82,7 @@ async def test_due_task_becomes_one_job_and_next_time_moves_on(world: OasWorld, 
 
 
 async def test_task_payload_priority_and_next_time_from_config(world: OasWorld, runtime: Runtime) -> None:
-    scheduler = oas_context(runtime).scheduler
+    scheduler = OAS.state_of(runtime).scheduler
     manager = await world.manager()
     user = await world.user(manager)
     await only_signin(world, manager, user["id"])
@@ -98,7 +101,7 @@ async def test_task_payload_priority_and_next_time_from_config(world: OasWorld, 
 
 
 async def test_quiet_hours_and_inactive_users_get_nothing(world: OasWorld, runtime: Runtime) -> None:
-    scheduler = oas_context(runtime).scheduler
+    scheduler = OAS.state_of(runtime).scheduler
     manager = await world.manager()
     user = await world.user(manager)
     await only_signin(world, manager, user["id"])
@@ -120,7 +123,7 @@ async def test_quiet_hours_and_inactive_users_get_nothing(world: OasWorld, runti
 
 
 async def test_duiyi_jobs_only_for_answered_windows(world: OasWorld, runtime: Runtime) -> None:
-    scheduler = oas_context(runtime).scheduler
+    scheduler = OAS.state_of(runtime).scheduler
     manager = await world.manager()
     user = await world.user(manager, user_type="duiyi")
     world.clock.set(bj(2, 9, 0))
@@ -167,8 +170,10 @@ async def test_two_servers_on_one_postgres_create_one_job_per_slot(
         async with (
             open_runtime(make_settings(url), clock=clock) as one,
             open_runtime(make_settings(url), clock=clock) as two,
+            started(one, [OAS]),
+            started(two, [OAS]),
         ):
-            first, second = oas_context(one), oas_context(two)
+            first, second = OAS.state_of(one), OAS.state_of(two)
             manager = await first.repo.create_manager(
                 username="mgr1",
                 password_hash="x",
@@ -190,7 +195,7 @@ async def test_two_servers_on_one_postgres_create_one_job_per_slot(
             ]
             for _ in range(3):
                 await asyncio.gather(first.scheduler.step(), second.scheduler.step())
-            jobs, total = await one.engine.find(kind="oas.task", limit=1000)
+            jobs, total = await one.engine.find(JobQuery(kind="oas.task"), limit=1000)
             enabled = [
                 n for n, s in (await first.full_config(users[0]))["task_config"].items() if s["enabled"]
             ]

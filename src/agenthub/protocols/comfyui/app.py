@@ -6,18 +6,17 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from agenthub.protocols.comfyui import errors, routes_agent, routes_operator
-from agenthub.protocols.comfyui.context import context_of
+from agenthub.protocols.comfyui.context import ComfyuiContext
 from agenthub.server.body_limit import BodySizeLimit
-from agenthub.server.runtime import Runtime
 
 
-def create_app(runtime: Runtime) -> ASGIApp:
+def create_app(comfy: ComfyuiContext) -> ASGIApp:
     app = FastAPI(
         title="agenthub · ComfyUI agent platform", version="1.0.0", docs_url="/docs", redoc_url=None
     )
-    app.state.runtime = runtime
-    app.state.comfyui = context_of(runtime)
+    app.state.runtime = comfy.runtime
+    app.state.comfyui = comfy
     errors.install(app)
     app.include_router(routes_agent.router())
     app.include_router(routes_operator.router())
-    return BodySizeLimit(app, max_bytes=runtime.settings.comfyui.max_body_bytes, too_large=errors.too_large)
+    return BodySizeLimit(app, max_bytes=comfy.settings.max_body_bytes, too_large=errors.too_large)

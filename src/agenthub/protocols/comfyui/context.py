@@ -24,20 +24,20 @@ from agenthub.storage.upsert import insert_for
 
 log = logging.getLogger(__name__)
 
-EXTRA_KEY = "comfyui"
-
 
 class ComfyuiContext:
-    def __init__(self, runtime: Runtime, *, keys: dict[str, str], admin_key: str) -> None:
+    def __init__(
+        self, runtime: Runtime, settings: ComfyuiSettings, *, keys: dict[str, str], admin_key: str
+    ) -> None:
         self.runtime = runtime
-        self.settings: ComfyuiSettings = runtime.settings.comfyui
+        self.settings = settings
         # Debug tokens are never honoured outside development, whatever the environment says.
         debug = {} if runtime.settings.is_production else parse_debug_tokens(self.settings.debug_tokens)
         self.tokens = TokenService(keys, debug_tokens=debug)
         self.admin_key = admin_key
         self.repo = ComfyuiRepository(runtime.db)
         self.http = httpx.AsyncClient()
-        self.tasks = ComfyuiTasks(runtime, self.repo, self.tokens, self.http)
+        self.tasks = ComfyuiTasks(runtime, settings, self.repo, self.tokens, self.http)
 
     def agent_token_ttl(self, requested: int | None) -> timedelta:
         seconds = requested or self.settings.agent_token_ttl_seconds
@@ -47,8 +47,7 @@ class ComfyuiContext:
         await self.http.aclose()
 
 
-async def open_context(runtime: Runtime) -> ComfyuiContext:
-    settings: ComfyuiSettings = runtime.settings.comfyui
+async def open_context(runtime: Runtime, settings: ComfyuiSettings) -> ComfyuiContext:
     production = runtime.settings.is_production
     if production and settings.debug_tokens:
         raise ConfigurationError("AGENT_DEBUG_TOKENS must not be set when AGENTHUB_ENV=production")
@@ -60,16 +59,7 @@ async def open_context(runtime: Runtime) -> ComfyuiContext:
     admin_key = await _secret(runtime.db, settings.admin_key, "comfyui_admin_key", production, _new_admin)
     if settings.admin_key is None:
         log.warning("comfyui operator key (development, generated): X-Admin-Key: %s", admin_key)
-    context = ComfyuiContext(runtime, keys=keys, admin_key=admin_key)
-    runtime.extras[EXTRA_KEY] = context
-    return context
-
-
-def context_of(runtime: Runtime) -> ComfyuiContext:
-    context = runtime.extras.get(EXTRA_KEY)
-    if not isinstance(context, ComfyuiContext):
-        raise RuntimeError("the comfyui protocol was not started (its on_start builds the context)")
-    return context
+    return ComfyuiContext(runtime, settings, keys=keys, admin_key=admin_key)
 
 
 def _new_key() -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from agenthub.core.errors import Conflict
-from agenthub.core.jobs import Job, JobStatus
+from agenthub.core.jobs import Job, JobQuery, JobStatus
 from agenthub.protocols.comfyui import errors
 from agenthub.protocols.comfyui.context import Comfy, ComfyuiContext
 from agenthub.protocols.comfyui.errors import AgentError
@@ -128,8 +128,8 @@ def router() -> APIRouter:
         comfy: Comfy, agent_id: str | None = None, status: str | None = None, limit: int = 100
     ) -> dict[str, Any]:
         statuses = _statuses(status)
-        found, total = await comfy.runtime.jobs.find(
-            kind=TASK_KIND, statuses=statuses, target_node=agent_id, limit=min(max(limit, 1), 500)
+        found, total = await comfy.runtime.engine.find(
+            JobQuery(kind=TASK_KIND, statuses=statuses, target_node=agent_id), limit=min(max(limit, 1), 500)
         )
         return {"items": [task_out(job, wire_status(job)) for job in found], "total": total}
 
@@ -143,13 +143,13 @@ def router() -> APIRouter:
     return api
 
 
-def _statuses(status: str | None) -> list[JobStatus] | None:
+def _statuses(status: str | None) -> tuple[JobStatus, ...] | None:
     if status is None:
         return None
     if status == "pending":
-        return [JobStatus.PENDING, JobStatus.LEASED]
+        return (JobStatus.PENDING, JobStatus.LEASED)
     try:
-        return [JobStatus(status)]
+        return (JobStatus(status),)
     except ValueError as exc:
         raise AgentError(errors.REQUEST_INVALID, f"unknown status {status!r}") from exc
 

@@ -59,13 +59,14 @@ class ComfyuiTasks:
     def __init__(
         self,
         runtime: Runtime,
+        settings: ComfyuiSettings,
         repo: ComfyuiRepository,
         tokens: TokenService,
         http: httpx.AsyncClient,
     ) -> None:
         self.runtime = runtime
         self.engine = runtime.engine
-        self.settings: ComfyuiSettings = runtime.settings.comfyui
+        self.settings = settings
         self.repo = repo
         self.tokens = tokens
         self.http = http
@@ -93,8 +94,7 @@ class ComfyuiTasks:
         return await self.engine.get(job.id)
 
     async def task(self, task_id: str) -> Job | None:
-        job = await self.runtime.jobs.get_by_external_id(task_id)
-        return job if job is not None and job.kind == TASK_KIND else None
+        return await self.runtime.engine.get_by_external_id(TASK_KIND, task_id)
 
     # -- pushing ----------------------------------------------------------------------------------------
 

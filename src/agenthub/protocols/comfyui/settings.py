@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from agenthub.server.settings import ProtocolSettings
 
 
-class ComfyuiSettings(BaseSettings):
+class ComfyuiSettings(ProtocolSettings):
     model_config = SettingsConfigDict(env_prefix="AGENTHUB_COMFYUI_", extra="ignore")
 
     port: int = 8099

@@ -62,3 +62,5 @@ alerts = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index("ix_comfyui_alerts_agent", "agent_id", "id"),
 )
+
+COMFYUI_TABLES = (agents, manifests, task_events, alerts)

@@ -9,16 +9,16 @@ from starlette.types import ASGIApp
 from agenthub.protocols.devices import errors, routes
 from agenthub.protocols.devices.namespace import DevicesNamespace
 from agenthub.protocols.devices.service import DevicesService
+from agenthub.protocols.devices.settings import DevicesSettings
 from agenthub.server.body_limit import BodySizeLimit
 from agenthub.server.runtime import Runtime
 
 
-def create_app(runtime: Runtime) -> ASGIApp:
-    service = devices_service(runtime)
+def create_app(service: DevicesService) -> ASGIApp:
     api = FastAPI(
         title="agenthub · distributed task system", version="1.0.0", docs_url="/docs", redoc_url=None
     )
-    api.state.runtime = runtime
+    api.state.runtime = service.runtime
     api.state.devices = service
     errors.install(api)
     api.include_router(routes.router())
@@ -27,18 +27,14 @@ def create_app(runtime: Runtime) -> ASGIApp:
     return app
 
 
-def devices_service(runtime: Runtime) -> DevicesService:
+def build_service(runtime: Runtime, settings: DevicesSettings) -> DevicesService:
     """One service (and one Socket.IO server) per runtime, shared by the app and the background loops."""
-    service = runtime.extras.get("devices")
-    if service is None:
-        service = runtime.extras["devices"] = DevicesService(runtime, _socketio_server(runtime))
-        service.sio.register_namespace(DevicesNamespace(service))
-    assert isinstance(service, DevicesService)
+    service = DevicesService(runtime, settings, _socketio_server(settings))
+    service.sio.register_namespace(DevicesNamespace(service))
     return service
 
 
-def _socketio_server(runtime: Runtime) -> socketio.AsyncServer:
-    settings = runtime.settings.devices
+def _socketio_server(settings: DevicesSettings) -> socketio.AsyncServer:
     origins = settings.cors_allowed_origins.strip()
     return socketio.AsyncServer(
         async_mode="asgi",

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from agenthub.core.jobs import JobStatus
+from agenthub.core.jobs import JobQuery, JobStatus
 from agenthub.protocols.devices.errors import DevicesError
 from agenthub.protocols.devices.service import DevicesService, iso, task_view
 from agenthub.protocols.devices.tasks import ENGINE_STATUSES, TASK_KIND, TaskDataError
@@ -82,8 +82,8 @@ def router() -> APIRouter:
             if status not in ENGINE_STATUSES:
                 raise DevicesError(400, f"未知的任务状态: {status}", "INVALID_PARAMS")
             statuses = ENGINE_STATUSES[status]
-        jobs, total = await service.runtime.jobs.find(
-            kind=TASK_KIND, statuses=statuses, limit=limit, offset=offset
+        jobs, total = await service.runtime.engine.find(
+            JobQuery(kind=TASK_KIND, statuses=statuses), limit=limit, offset=offset
         )
         return {"success": True, "tasks": [task_view(job) for job in jobs], "total": total}
 

@@ -55,9 +55,9 @@ class Dispatched:
 
 
 class DevicesService:
-    def __init__(self, runtime: Runtime, sio: socketio.AsyncServer) -> None:
+    def __init__(self, runtime: Runtime, settings: DevicesSettings, sio: socketio.AsyncServer) -> None:
         self.runtime = runtime
-        self.settings: DevicesSettings = runtime.settings.devices
+        self.settings = settings
         self.repo = DevicesRepository(runtime.db)
         self.sio = sio
         # Device choice and lease happen under one lock so two dispatches never overfill a device in this
@@ -128,8 +128,8 @@ class DevicesService:
         return online[chosen] if chosen is not None else None
 
     async def task(self, task_id: str) -> Job:
-        job = await self.runtime.jobs.get_by_external_id(task_id)
-        if job is None or job.kind != TASK_KIND:
+        job = await self.runtime.engine.get_by_external_id(TASK_KIND, task_id)
+        if job is None:
             raise DevicesError(404, TASK_NOT_FOUND, "TASK_NOT_FOUND")
         return job
 
@@ -278,8 +278,8 @@ class DevicesService:
         if not node_id:
             return
         if event == "leased":
-            job = await self.runtime.jobs.get(int(message["job_id"]))
-            if job is not None and job.status is JobStatus.LEASED and job.leased_by == node_id:
+            job = await self.runtime.engine.get(int(message["job_id"]))
+            if job.status is JobStatus.LEASED and job.leased_by == node_id:
                 await self.sio.emit("new_task", new_task_payload(job), room=node_id)
         elif event in STOP_EVENTS:
             payload = {"type": "cancel_task", "task_id": message.get("external_id")}

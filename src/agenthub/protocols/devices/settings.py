@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from agenthub.server.settings import ProtocolSettings
 
 
-class DevicesSettings(BaseSettings):
+class DevicesSettings(ProtocolSettings):
     model_config = SettingsConfigDict(env_prefix="AGENTHUB_DEVICES_", extra="ignore")
 
     port: int = 1888

@@ -25,3 +25,5 @@ devices = sa.Table(
     sa.Column("last_heartbeat", UtcDateTime, nullable=False),
     sa.Index("ix_devices_devices_status", "status", "last_heartbeat"),
 )
+
+DEVICES_TABLES = (devices,)

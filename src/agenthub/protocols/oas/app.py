@@ -21,13 +21,12 @@ from agenthub.protocols.oas.scan import routes_agent as scan_agent
 from agenthub.protocols.oas.scan import routes_user as scan_user
 from agenthub.protocols.oas.scan import ws as scan_ws
 from agenthub.server.body_limit import BodySizeLimit
-from agenthub.server.runtime import Runtime
 
 
-def create_app(runtime: Runtime) -> ASGIApp:
+def create_app(oas: OasContext) -> ASGIApp:
     app = FastAPI(title="agenthub · Oas2.0 cloud backend", version="1.0.0", docs_url="/docs", redoc_url=None)
-    app.state.runtime = runtime
-    app.state.oas = oas_context(runtime)
+    app.state.runtime = oas.runtime
+    app.state.oas = oas
     errors.install(app)
     for module in (
         routes_public,
@@ -43,13 +42,4 @@ def create_app(runtime: Runtime) -> ASGIApp:
         routes_user,
     ):
         app.include_router(module.router())
-    return BodySizeLimit(app, max_bytes=runtime.settings.oas.max_body_bytes, too_large=errors.too_large)
-
-
-def oas_context(runtime: Runtime) -> OasContext:
-    """One context per runtime, shared by the app and the protocol's background loops."""
-    context = runtime.extras.get("oas")
-    if context is None:
-        context = runtime.extras["oas"] = OasContext(runtime)
-    assert isinstance(context, OasContext)
-    return context
+    return BodySizeLimit(app, max_bytes=oas.settings.max_body_bytes, too_large=errors.too_large)

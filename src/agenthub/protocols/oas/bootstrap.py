@@ -8,16 +8,16 @@ import secrets
 from agenthub.auth import hash_password
 from agenthub.core.errors import Conflict
 from agenthub.protocols.oas.repository import OasRepository
+from agenthub.protocols.oas.settings import OasSettings
 from agenthub.server.runtime import ConfigurationError, Runtime
 
 log = logging.getLogger(__name__)
 
 
-async def ensure_super_admin(runtime: Runtime) -> None:
+async def ensure_super_admin(runtime: Runtime, settings: OasSettings) -> None:
     repo = OasRepository(runtime.db)
     if await repo.super_admin_count() > 0:
         return
-    settings = runtime.settings.oas
     username = settings.super_username or "admin"
     password = settings.super_password.get_secret_value() if settings.super_password else None
     generated = password is None

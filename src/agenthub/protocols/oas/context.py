@@ -16,6 +16,7 @@ from agenthub.protocols.oas.notify import MiaoNotifier
 from agenthub.protocols.oas.ops_store import OpsStore
 from agenthub.protocols.oas.records import User
 from agenthub.protocols.oas.repository import OasRepository
+from agenthub.protocols.oas.scan.service import ScanService
 from agenthub.protocols.oas.scheduler import OasScheduler
 from agenthub.protocols.oas.security import Principal
 from agenthub.protocols.oas.service import OasJobs
@@ -29,10 +30,11 @@ PRESENCE_WRITE_EVERY = 5.0  # seconds; a busy node is not written on every call
 
 
 class OasContext:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, settings: OasSettings) -> None:
         self.runtime = runtime
-        self.settings: OasSettings = runtime.settings.oas
+        self.settings = settings
         self.repo = OasRepository(runtime.db)
+        self.scans = ScanService(runtime, self.repo, settings.scan)
         self.jobs = OasJobs(runtime, self.repo)
         self.report_listeners: list[ReportListener] = []
         self.ops = OpsStore(runtime.db)

@@ -10,12 +10,12 @@ from fastapi.responses import JSONResponse
 
 from agenthub.auth import verify_password
 from agenthub.core.errors import Conflict
-from agenthub.core.jobs import JobStatus
+from agenthub.core.jobs import JobQuery, JobStatus
 from agenthub.protocols.oas.context import Oas
 from agenthub.protocols.oas.errors import USER_NOT_FOUND, OasError
 from agenthub.protocols.oas.schemas import JobCreateIn, LoginIn, UserQuickCreateIn
 from agenthub.protocols.oas.security import CurrentManager, Principal, issue
-from agenthub.protocols.oas.service import NODE_KIND
+from agenthub.protocols.oas.service import NODE_KIND, TASK_KIND
 from agenthub.protocols.oas.templates import TEMPLATES
 from agenthub.protocols.oas.wire import as_utc, fmt_time, job_to_operator_wire
 
@@ -123,14 +123,11 @@ def router() -> APIRouter:
         statuses = None
         if status:
             try:
-                statuses = [JobStatus(s) for s in status.split(",")]
+                statuses = tuple(JobStatus(s) for s in status.split(","))
             except ValueError as exc:
                 raise OasError(400, f"无效的任务状态: {status}") from exc
         items, total = await oas.runtime.engine.find(
-            kind="oas.task",
-            owner_id=manager.subject_id,
-            subject_id=user_id,
-            statuses=statuses,
+            JobQuery(kind=TASK_KIND, owner_id=manager.subject_id, subject_id=user_id, statuses=statuses),
             limit=page_size,
             offset=(page - 1) * page_size,
         )
@@ -167,7 +164,7 @@ def router() -> APIRouter:
                 "last_seen_at": fmt_time(n.last_seen_at),
                 "created_at": fmt_time(n.created_at),
             }
-            for n in await oas.runtime.nodes.list_nodes(NODE_KIND, owner_id=manager.subject_id)
+            for n in await oas.runtime.engine.nodes(NODE_KIND, owner_id=manager.subject_id)
         ]
         return {"data": {"items": items, "total": len(items)}}
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from agenthub.core.jobs import JobQuery
 from agenthub.protocols.oas.context import Oas
 from agenthub.protocols.oas.errors import USER_NOT_FOUND, OasError
 from agenthub.protocols.oas.security import CurrentManager
@@ -24,16 +25,17 @@ def router() -> APIRouter:
     @api.get("/overview")
     async def overview(manager: CurrentManager, oas: Oas) -> dict[str, Any]:
         now = oas.now()
-        window = timedelta(seconds=oas.runtime.settings.engine.node_silence_seconds)
-        nodes = await oas.runtime.nodes.list_nodes(NODE_KIND, owner_id=manager.subject_id)
-        jobs = await oas.runtime.jobs.count_by_status(kind=TASK_KIND, owner_id=manager.subject_id)
+        engine = oas.runtime.engine
+        nodes = await engine.nodes(NODE_KIND, owner_id=manager.subject_id)
+        counts = await engine.count_by(JobQuery(kind=TASK_KIND, owner_id=manager.subject_id), "status")
+        jobs = {status: n for (status,), n in counts.items()}
         return {
             "data": {
                 "users": await oas.ops.user_counts(manager_id=manager.subject_id, now=now),
                 "jobs": jobs,
                 "nodes": {
                     "total": len(nodes),
-                    "online": sum(1 for n in nodes if n.is_online(now, window)),
+                    "online": sum(1 for n in nodes if engine.is_online(n)),
                 },
             }
         }

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from agenthub.protocols.oas.scan.settings import ScanSettings
+from agenthub.server.settings import ProtocolSettings
 
 
-class OasSettings(BaseSettings):
+class OasSettings(ProtocolSettings):
     model_config = SettingsConfigDict(env_prefix="AGENTHUB_OAS_", extra="ignore", populate_by_name=True)
 
     port: int = 7000
@@ -26,3 +29,4 @@ class OasSettings(BaseSettings):
     super_password: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("AGENTHUB_SUPER_PASSWORD", "AGENTHUB_OAS_SUPER_PASSWORD")
     )
+    scan: ScanSettings = Field(default_factory=ScanSettings)  # AGENTHUB_OAS_SCAN_*

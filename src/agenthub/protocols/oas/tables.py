@@ -86,3 +86,5 @@ duiyi_answers = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.UniqueConstraint("manager_id", "day", name="uq_oas_duiyi_answers_manager_day"),
 )
+
+OAS_TABLES = (super_admins, managers, users, user_logs, duiyi_answers)

@@ -1,18 +1,17 @@
-"""Alembic environment: always run with a connection handed over by agenthub.storage.migrate."""
+"""Alembic environment: always run with the connection and MetaData handed over by storage.migrate."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from agenthub.schema import load_metadata
-
 connection = context.config.attributes.get("connection")
-if connection is None:
+metadata = context.config.attributes.get("metadata")
+if connection is None or metadata is None:
     raise RuntimeError("agenthub migrations run through agenthub.storage.migrate, with a connection")
 
 context.configure(
     connection=connection,
-    target_metadata=load_metadata(),
+    target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
 )

@@ -1,4 +1,4 @@
-"""The scan part of the Oas app's shared state: one per runtime, shared by routes, WebSocket and loops."""
+"""The scan service, handed to the scan routes and WebSocket as a dependency (it lives in the Oas state)."""
 
 from __future__ import annotations
 
@@ -6,30 +6,17 @@ from typing import Annotated
 
 from fastapi import Depends, Request, WebSocket
 
-from agenthub.protocols.oas.repository import OasRepository
 from agenthub.protocols.oas.scan.service import ScanService
-from agenthub.protocols.oas.scan.settings import ScanSettings
-from agenthub.server.runtime import Runtime
-
-EXTRAS_KEY = "oas.scan"
-
-
-def scan_service(runtime: Runtime, settings: ScanSettings | None = None) -> ScanService:
-    """The runtime's scan service, made on first use (tests may make it first with their own settings)."""
-    service = runtime.extras.get(EXTRAS_KEY)
-    if service is None:
-        service = ScanService(runtime, OasRepository(runtime.db), settings or ScanSettings())
-        runtime.extras[EXTRAS_KEY] = service
-    assert isinstance(service, ScanService)
-    return service
 
 
 def _from_request(request: Request) -> ScanService:
-    return scan_service(request.app.state.runtime)
+    scans: ScanService = request.app.state.oas.scans
+    return scans
 
 
 def from_websocket(websocket: WebSocket) -> ScanService:
-    return scan_service(websocket.app.state.runtime)
+    scans: ScanService = websocket.app.state.oas.scans
+    return scans
 
 
 Scans = Annotated[ScanService, Depends(_from_request)]

@@ -22,6 +22,7 @@ from agenthub.core.jobs import (
     Change,
     Job,
     JobFilter,
+    JobQuery,
     JobStatus,
     KindPolicy,
     LeaseRef,
@@ -366,7 +367,9 @@ class ScanService:
     # -- shared -----------------------------------------------------------------------------------------
 
     async def active_job(self, user_id: int) -> Job | None:
-        found, _ = await self.engine.find(kind=SCAN_KIND, subject_id=user_id, statuses=ACTIVE, limit=1)
+        found, _ = await self.engine.find(
+            JobQuery(kind=SCAN_KIND, subject_id=user_id, statuses=ACTIVE), limit=1
+        )
         return found[0] if found else None
 
     async def cooldown_remaining(self, user_id: int) -> int:
@@ -474,7 +477,7 @@ class ScanService:
     async def _one_active(self, job: Job) -> None:
         """Two creates at once may both pass the check; the later job gives way."""
         found, _ = await self.engine.find(
-            kind=SCAN_KIND, subject_id=job.subject_id, statuses=ACTIVE, limit=10
+            JobQuery(kind=SCAN_KIND, subject_id=job.subject_id, statuses=ACTIVE), limit=10
         )
         if any(other.id < job.id for other in found):
             await self.engine.cancel(job.id, reason="重复的扫码任务")

@@ -27,3 +27,5 @@ scan_jobs = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Index("ix_oas_scan_jobs_user", "user_id", "created_at"),
 )
+
+SCAN_TABLES = (scan_jobs,)

@@ -1,0 +1,40 @@
+"""The distributed task system (seed 001), as the runner sees it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agenthub.protocols.devices import agent_command
+from agenthub.protocols.devices.app import build_service, create_app
+from agenthub.protocols.devices.service import TASK_POLICY, DevicesService
+from agenthub.protocols.devices.settings import DevicesSettings
+from agenthub.protocols.devices.tables import DEVICES_TABLES
+from agenthub.protocols.devices.tasks import TASK_KIND
+from agenthub.server.loops import Loop
+from agenthub.server.protocol import AgentCommand, ProtocolSpec
+from agenthub.server.runtime import Runtime
+
+
+async def _build(runtime: Runtime, settings: DevicesSettings) -> DevicesService:
+    runtime.engine.register_kind(TASK_KIND, TASK_POLICY)
+    return build_service(runtime, settings)
+
+
+def _loops(service: DevicesService) -> list[Loop]:
+    return [
+        Loop("devices-push", 0.5, service.push_step),  # runs until cancelled; restarts after an error
+        Loop("devices-dispatch", 0, service.dispatch_step),  # waits for a wake-up or its own interval
+        Loop("devices-sweep", service.settings.sweep_interval_seconds, service.sweep),
+    ]
+
+
+SPEC = ProtocolSpec(
+    name="devices",
+    settings=DevicesSettings,
+    tables=DEVICES_TABLES,
+    migrations=Path(__file__).parent / "migrations",
+    build=_build,
+    create_app=create_app,
+    loops=_loops,
+    agent=AgentCommand(help=agent_command.HELP, configure=agent_command.configure, run=agent_command.run),
+)

@@ -1,0 +1,61 @@
+"""Opens a runtime: database (migrated to every protocol's schema), bus, engine and the signing secret."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+
+from agenthub.bus import Bus, MemoryBus, RedisBus
+from agenthub.core.clock import Clock, SystemClock
+from agenthub.core.engine import Engine
+from agenthub.schema import project_schema
+from agenthub.server.runtime import ConfigurationError, Runtime
+from agenthub.server.settings import Settings
+from agenthub.storage import Database, SqlJobStore, SqlNodeStore
+from agenthub.storage.migrate import migrate
+from agenthub.storage.tables import server_values
+from agenthub.storage.upsert import insert_for
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> AsyncIterator[Runtime]:
+    clock = clock or SystemClock()
+    db = Database(settings.storage.database_url, pool_size=settings.storage.db_pool_size)
+    bus: Bus = RedisBus(settings.storage.redis_url) if settings.storage.redis_url else MemoryBus()
+    try:
+        await migrate(db, project_schema())
+        await bus.start()
+        engine = Engine(
+            SqlJobStore(db),
+            SqlNodeStore(db),
+            clock=clock,
+            sink=bus,
+            default_silence=settings.engine.node_silence_seconds,
+        )
+        secret = await _jwt_secret(settings, db)
+        yield Runtime(settings=settings, db=db, bus=bus, clock=clock, engine=engine, jwt_secret=secret)
+    finally:
+        await bus.close()
+        await db.dispose()
+
+
+async def _jwt_secret(settings: Settings, db: Database) -> str:
+    configured = settings.auth.jwt_secret
+    if configured is not None and configured.get_secret_value():
+        return configured.get_secret_value()
+    if settings.is_production:
+        raise ConfigurationError("AGENTHUB_JWT_SECRET must be set when AGENTHUB_ENV=production")
+    # Development: generate once and keep it in the database, so tokens survive restarts and replicas agree.
+    stmt = insert_for(db.dialect, server_values).values(key="jwt_secret", value=secrets.token_urlsafe(48))
+    async with db.write() as conn:
+        await conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+        value = (
+            await conn.execute(sa.select(server_values.c.value).where(server_values.c.key == "jwt_secret"))
+        ).scalar_one()
+    return str(value)
