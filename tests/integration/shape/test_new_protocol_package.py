@@ -98,8 +98,9 @@ FILES = {
             async def greet(name: str) -> dict[str, object]:
                 async with hello.runtime.db.write() as conn:
                     await conn.execute(greetings.insert().values(name=name))
+                query = sa.select(sa.func.count()).select_from(greetings)
                 async with hello.runtime.db.read() as conn:
-                    count = (await conn.execute(sa.select(sa.func.count()).select_from(greetings))).scalar_one()
+                    count = (await conn.execute(query)).scalar_one()
                 return {"text": f"{hello.settings.greeting}, {name}", "greeted": count}
 
             return app
