@@ -70,7 +70,10 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         server=ServerSettings(env="development", log_level="warning"),
         storage=StorageSettings(database_url=database_url, redis_url=overrides.get("redis_url")),  # type: ignore[arg-type]
         auth=AuthSettings(jwt_secret="test-secret-" + "x" * 32),  # type: ignore[arg-type]
-        engine=EngineSettings(reaper_interval_seconds=0.05, presence_interval_seconds=0.05),
+        # Retries come back at once unless a test asks for a backoff (tests/integration/test_retry_backoff.py).
+        engine=EngineSettings(
+            reaper_interval_seconds=0.05, presence_interval_seconds=0.05, retry_base_seconds=0
+        ),
         # The scheduler loop stays off in tests: they call OasScheduler.step with the manual clock.
         protocols={
             "oas": OasSettings(super_username="root", super_password="rootpass123", scheduler_enabled=False),  # type: ignore[arg-type]

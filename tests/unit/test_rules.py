@@ -9,7 +9,7 @@ import pytest
 
 from agenthub.core import rules
 from agenthub.core.errors import InvalidTransition, LeaseMismatch
-from agenthub.core.jobs import Job, JobStatus, KindPolicy, LeaseRef
+from agenthub.core.jobs import Backoff, Job, JobStatus, KindPolicy, LeaseRef
 
 T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=90)
@@ -136,6 +136,48 @@ def test_retry_delay_postpones_the_next_attempt() -> None:
     policy = KindPolicy(retry_delay=timedelta(minutes=5))
     job = rules.fail(leased(), LeaseRef("a"), now=T0, policy=policy).job
     assert job.scheduled_at == T0 + timedelta(minutes=5)
+
+
+BACKOFF = Backoff(base_seconds=2, factor=2, max_seconds=60, jitter=0.25)
+
+
+def test_backoff_grows_exponentially_up_to_its_cap() -> None:
+    middle = [BACKOFF.delay(attempt, spread=0.5).total_seconds() for attempt in range(1, 8)]
+    assert middle == [2, 4, 8, 16, 32, 60, 60]
+
+
+def test_backoff_jitter_spreads_within_its_share() -> None:
+    assert BACKOFF.delay(3, spread=0.0) == timedelta(seconds=6)  # 8 - 25%
+    assert BACKOFF.delay(3, spread=1.0) == timedelta(seconds=10)  # 8 + 25%
+
+
+def test_failure_is_retried_after_the_backoff_and_the_event_says_when() -> None:
+    policy = KindPolicy(backoff=BACKOFF)
+    first = rules.fail(leased(), LeaseRef("a"), now=T0, policy=policy, spread=0.5)
+    assert first.job.scheduled_at == T0 + timedelta(seconds=2)
+    assert first.event is not None and first.event.data is not None
+    assert first.event.data["retry_at"] == (T0 + timedelta(seconds=2)).isoformat()
+    assert first.event.data["retry_in_seconds"] == 2
+    second = rules.fail(leased(attempts=1), LeaseRef("a"), now=T0, policy=policy, spread=0.5)
+    assert second.job.scheduled_at == T0 + timedelta(seconds=4)
+
+
+def test_lost_lease_is_requeued_after_the_backoff_too() -> None:
+    policy = KindPolicy(backoff=BACKOFF)
+    later = T0 + LEASE + timedelta(seconds=1)
+    change = rules.expire(leased(), now=later, policy=policy, spread=0.5)
+    assert change.job.scheduled_at == later + timedelta(seconds=2)
+    released = rules.release(leased(), LeaseRef("a"), now=T0, policy=policy, reason="gone", spread=0.5)
+    assert released.job.scheduled_at == T0 + timedelta(seconds=2)
+    assert released.event is not None and released.event.data is not None
+    assert released.event.data["retry_in_seconds"] == 2
+
+
+def test_the_fixed_retry_delay_is_a_floor_under_the_backoff() -> None:
+    policy = KindPolicy(retry_delay=timedelta(seconds=30), backoff=BACKOFF)
+    assert rules.fail(leased(), LeaseRef("a"), now=T0, policy=policy).job.scheduled_at == T0 + timedelta(
+        seconds=30
+    )
 
 
 def test_expiry_leaves_a_live_lease_alone() -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +14,7 @@ from agenthub.core.clock import Clock
 from agenthub.core.errors import JobNotFound
 from agenthub.core.jobs import (
     GROUPABLE,
+    Backoff,
     Change,
     EventDraft,
     Job,
@@ -42,6 +45,9 @@ class Engine:
         sink: EventSink,
         policies: Mapping[str, KindPolicy] | None = None,
         default_silence: float = 120.0,
+        backoff: Backoff | None = None,
+        backoff_by_kind: Mapping[str, Backoff] | None = None,
+        spread: Callable[[], float] = random.random,
     ) -> None:
         self._jobs = jobs
         self._nodes = nodes
@@ -50,12 +56,19 @@ class Engine:
         self._policies: dict[str, KindPolicy] = dict(policies or {})
         self._default_silence = timedelta(seconds=default_silence)
         self._silence: dict[str, timedelta] = {}
+        self._backoff = backoff or Backoff()
+        self._backoff_by_kind = dict(backoff_by_kind or {})
+        self._spread = spread
 
     def register_kind(self, kind: str, policy: KindPolicy) -> None:
         self._policies[kind] = policy
 
     def policy(self, kind: str) -> KindPolicy:
-        return self._policies.get(kind, KindPolicy())
+        """The kind's policy; its retry backoff is, first found: the operator's per-kind setting, the
+        protocol's own, the engine's default."""
+        policy = self._policies.get(kind, KindPolicy())
+        backoff = self._backoff_by_kind.get(kind) or policy.backoff or self._backoff
+        return replace(policy, backoff=backoff)
 
     # -- jobs -------------------------------------------------------------------------------------------
 
@@ -224,6 +237,7 @@ class Engine:
                 message=message,
                 result=result,
                 retryable=retryable,
+                spread=self._spread(),
             )
 
         return await self._apply(job_id, rule, hook, guard)
@@ -234,7 +248,9 @@ class Engine:
         now = self.clock.now()
         return await self._apply(
             job_id,
-            lambda job: rules.release(job, lease, now=now, policy=self.policy(job.kind), reason=reason),
+            lambda job: rules.release(
+                job, lease, now=now, policy=self.policy(job.kind), reason=reason, spread=self._spread()
+            ),
             guard=guard,
         )
 
@@ -252,7 +268,7 @@ class Engine:
     async def expire_due(self) -> list[Change]:
         """Requeues jobs whose lease ran out, ends jobs past their deadline. Safe to run anywhere."""
         changes = await self._jobs.expire_due(
-            lambda job, now: rules.expire(job, now=now, policy=self.policy(job.kind)),
+            lambda job, now: rules.expire(job, now=now, policy=self.policy(job.kind), spread=self._spread()),
             now=self.clock.now(),
         )
         for change in changes:

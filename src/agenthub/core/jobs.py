@@ -126,12 +126,34 @@ class JobQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class Backoff:
+    """How long a job waits before its next attempt: base * factor^(attempt - 1), capped at max, spread by
+    +-jitter (a share of the delay) so that jobs failed together do not come back together."""
+
+    base_seconds: float = 0.0
+    factor: float = 2.0
+    max_seconds: float = 300.0
+    jitter: float = 0.0
+
+    def delay(self, attempt: int, *, spread: float) -> timedelta:
+        """The wait after the given failed attempt (1 = the first); `spread` in [0, 1] picks the jitter."""
+        exponent = min(max(attempt - 1, 0), 64)
+        raw = min(self.max_seconds, self.base_seconds * self.factor**exponent)
+        return timedelta(seconds=raw * (1 + self.jitter * (2 * spread - 1)))
+
+
+@dataclass(frozen=True, slots=True)
 class KindPolicy:
     """How a kind of job behaves when things go wrong."""
 
     exhausted_status: JobStatus = JobStatus.FAILED  # where a job ends when its lease runs out at max attempts
-    retry_delay: timedelta = timedelta(0)
+    retry_delay: timedelta = timedelta(0)  # the least wait before a retry, whatever the backoff says
     non_retryable_errors: frozenset[str] = frozenset()
+    backoff: Backoff | None = None  # None: the engine's default (AGENTHUB_RETRY_*)
+
+    def retry_wait(self, attempt: int, *, spread: float) -> timedelta:
+        backoff = self.backoff.delay(attempt, spread=spread) if self.backoff else timedelta(0)
+        return max(self.retry_delay, backoff)
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,32 +122,38 @@ def fail(
     message: str | None = None,
     result: dict[str, Any] | None = None,
     retryable: bool = True,
+    spread: float = 0.5,
 ) -> Change:
     if job.status in (JobStatus.FAILED, JobStatus.PENDING) and _was_last_held_by(job, lease_ref):
         return Change(job, None)
     _refuse_unless_held(job, lease_ref, now, "fail")
     attempts = job.attempts + 1
     retry = retryable and error_code not in policy.non_retryable_errors and attempts < job.max_attempts
+    wait = policy.retry_wait(attempts, spread=spread)
     failed = replace(
         job,
         status=JobStatus.PENDING if retry else JobStatus.FAILED,
         attempts=attempts,
         lease_until=None,
-        scheduled_at=now + policy.retry_delay if retry else job.scheduled_at,
+        scheduled_at=now + wait if retry else job.scheduled_at,
         finished_at=None if retry else now,
         result=result,
         error_code=error_code,
         message=message,
         updated_at=now,
     )
-    data = {"retry": retry, "attempts": attempts}
+    data: dict[str, Any] = {"retry": retry, "attempts": attempts}
+    if retry:
+        data.update(_retry_data(now, wait))
     return Change(
         failed,
         EventDraft("fail", node_id=lease_ref.node_id, message=message, error_code=error_code, data=data),
     )
 
 
-def expire(job: Job, *, now: datetime, policy: KindPolicy, reason: str | None = None) -> Change:
+def expire(
+    job: Job, *, now: datetime, policy: KindPolicy, reason: str | None = None, spread: float = 0.5
+) -> Change:
     """Applies the job's clocks: a passed deadline ends it; a lease that ran out returns it to the queue."""
     if job.status.is_final:
         return Change(job, None)
@@ -163,14 +169,16 @@ def expire(job: Job, *, now: datetime, policy: KindPolicy, reason: str | None = 
         return Change(ended, EventDraft("expired", node_id=job.leased_by, message=reason))
     if not job.status.is_held or (reason is None and job.lease_until is not None and job.lease_until >= now):
         return Change(job, None)
-    return _requeue_or_exhaust(job, now=now, policy=policy, reason=reason or "lease expired")
+    return _requeue_or_exhaust(job, now=now, policy=policy, reason=reason or "lease expired", spread=spread)
 
 
-def release(job: Job, lease_ref: LeaseRef, *, now: datetime, policy: KindPolicy, reason: str) -> Change:
+def release(
+    job: Job, lease_ref: LeaseRef, *, now: datetime, policy: KindPolicy, reason: str, spread: float = 0.5
+) -> Change:
     """The holder gave the job up (e.g. its connection dropped): counts as a lost attempt."""
     if not job.held_by(lease_ref):
         raise LeaseMismatch(job.id, lease_ref.node_id)
-    return _requeue_or_exhaust(job, now=now, policy=policy, reason=reason)
+    return _requeue_or_exhaust(job, now=now, policy=policy, reason=reason, spread=spread)
 
 
 def cancel(job: Job, *, now: datetime, reason: str | None = None) -> Change:
@@ -189,7 +197,7 @@ def cancel(job: Job, *, now: datetime, reason: str | None = None) -> Change:
     return Change(cancelled, EventDraft("cancelled", node_id=job.leased_by, message=reason))
 
 
-def _requeue_or_exhaust(job: Job, *, now: datetime, policy: KindPolicy, reason: str) -> Change:
+def _requeue_or_exhaust(job: Job, *, now: datetime, policy: KindPolicy, reason: str, spread: float) -> Change:
     attempts = job.attempts + 1
     if attempts >= job.max_attempts:
         ended = replace(
@@ -204,19 +212,22 @@ def _requeue_or_exhaust(job: Job, *, now: datetime, policy: KindPolicy, reason: 
         return Change(
             ended, EventDraft("timeout", node_id=job.leased_by, message=reason, data={"attempts": attempts})
         )
+    wait = policy.retry_wait(attempts, spread=spread)
     requeued = replace(
         job,
         status=JobStatus.PENDING,
         attempts=attempts,
         lease_until=None,
-        scheduled_at=now + policy.retry_delay,
+        scheduled_at=now + wait,
         updated_at=now,
         message=reason,
     )
-    return Change(
-        requeued,
-        EventDraft("timeout_requeued", node_id=job.leased_by, message=reason, data={"attempts": attempts}),
-    )
+    data = {"attempts": attempts, **_retry_data(now, wait)}
+    return Change(requeued, EventDraft("timeout_requeued", node_id=job.leased_by, message=reason, data=data))
+
+
+def _retry_data(now: datetime, wait: timedelta) -> dict[str, Any]:
+    return {"retry_at": (now + wait).isoformat(), "retry_in_seconds": round(wait.total_seconds(), 3)}
 
 
 def _refuse_unless_held(job: Job, lease_ref: LeaseRef, now: datetime, operation: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal, TypeVar
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -53,10 +53,24 @@ class AuthSettings(_Env):
     jwt_secret: SecretStr | None = None
 
 
+class BackoffSettings(BaseModel):
+    base_seconds: float = Field(default=2.0, ge=0)
+    factor: float = Field(default=2.0, ge=1)
+    max_seconds: float = Field(default=300.0, ge=0)
+    jitter: float = Field(default=0.2, ge=0, le=1)
+
+
 class EngineSettings(_Env):
     reaper_interval_seconds: float = 1.0
     presence_interval_seconds: float = 5.0
     node_silence_seconds: float = 120.0  # the default presence window; a protocol may set its own per kind
+    # Retry backoff after a failed or lost attempt: base * factor^(attempt-1), capped, +-jitter share.
+    retry_base_seconds: float = Field(default=2.0, ge=0)
+    retry_factor: float = Field(default=2.0, ge=1)
+    retry_max_seconds: float = Field(default=300.0, ge=0)
+    retry_jitter: float = Field(default=0.2, ge=0, le=1)
+    # Per kind, as JSON: AGENTHUB_RETRY_BACKOFF='{"oas.task": {"base_seconds": 10, "max_seconds": 600}}'
+    retry_backoff: dict[str, BackoffSettings] = Field(default_factory=dict)
 
 
 class Settings:

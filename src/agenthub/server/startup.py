@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from agenthub.bus import Bus, MemoryBus, RedisBus
 from agenthub.core.clock import Clock, SystemClock
 from agenthub.core.engine import Engine
+from agenthub.core.jobs import Backoff
 from agenthub.schema import project_schema
 from agenthub.server.runtime import ConfigurationError, Runtime
-from agenthub.server.settings import Settings
+from agenthub.server.settings import EngineSettings, Settings
 from agenthub.storage import Database, SqlJobStore, SqlNodeStore
 from agenthub.storage.migrate import migrate
 from agenthub.storage.tables import server_values
@@ -37,12 +38,25 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
             clock=clock,
             sink=bus,
             default_silence=settings.engine.node_silence_seconds,
+            backoff=default_backoff(settings.engine),
+            backoff_by_kind={
+                kind: Backoff(**b.model_dump()) for kind, b in settings.engine.retry_backoff.items()
+            },
         )
         secret = await _jwt_secret(settings, db)
         yield Runtime(settings=settings, db=db, bus=bus, clock=clock, engine=engine, jwt_secret=secret)
     finally:
         await bus.close()
         await db.dispose()
+
+
+def default_backoff(settings: EngineSettings) -> Backoff:
+    return Backoff(
+        base_seconds=settings.retry_base_seconds,
+        factor=settings.retry_factor,
+        max_seconds=settings.retry_max_seconds,
+        jitter=settings.retry_jitter,
+    )
 
 
 async def _jwt_secret(settings: Settings, db: Database) -> str:
