@@ -70,7 +70,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         server=ServerSettings(env="development", log_level="warning"),
         storage=StorageSettings(database_url=database_url, redis_url=overrides.get("redis_url")),  # type: ignore[arg-type]
         auth=AuthSettings(jwt_secret="test-secret-" + "x" * 32),  # type: ignore[arg-type]
-        # Retries come back at once unless a test asks for a backoff (tests/integration/test_retry_backoff.py).
+        # Retries come back at once unless a test asks for a backoff (see test_retry_backoff.py).
         engine=EngineSettings(
             reaper_interval_seconds=0.05, presence_interval_seconds=0.05, retry_base_seconds=0
         ),
