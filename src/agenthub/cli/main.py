@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agenthub import __version__
+from agenthub.core.errors import StorageUnavailable
 from agenthub.protocols.registry import available
 from agenthub.schema import project_schema
 from agenthub.server.runner import serve
@@ -18,21 +19,32 @@ from agenthub.server.settings import Settings
 from agenthub.storage import Database
 from agenthub.storage.migrate import migrate
 
+# What a start can fail on that the user can mend: each is printed as one line, without a traceback.
+STARTUP_ERRORS = (ConfigurationError, ValueError, OSError, StorageUnavailable)
+
 
 def _serve(_args: argparse.Namespace) -> int:
-    settings = Settings()
-    logging.basicConfig(
-        level=settings.server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             runner.run(serve(settings))
-    except (ConfigurationError, ValueError, OSError) as exc:
+    except STARTUP_ERRORS as exc:
         print(f"agenthub: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def load_settings() -> Settings:
+    """Every setting of the server and of each protocol, read now so that a bad value stops the start."""
+    settings = Settings()
+    for spec in available().values():
+        settings.protocol(spec.name, spec.settings)
+    return settings
 
 
 def _loop_factory() -> Any:
@@ -52,7 +64,11 @@ def _migrate(_args: argparse.Namespace) -> int:
         finally:
             await db.dispose()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except STARTUP_ERRORS as exc:
+        print(f"agenthub: {exc}", file=sys.stderr)
+        return 2
     print("agenthub: database is up to date")
     return 0
 

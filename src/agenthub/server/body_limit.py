@@ -1,4 +1,8 @@
-"""Refuses request bodies over a size limit before the app reads them, in the protocol's own error format."""
+"""Refuses request bodies over a size limit in the protocol's own error format: at once when the declared
+Content-Length is too large, and as soon as a chunked (or lying) body passes the limit while it is read.
+
+In the second case the 413 is sent from inside `receive`, before the app can turn the interrupted read into
+a parsing error; whatever the app sends afterwards is dropped."""
 
 from __future__ import annotations
 
@@ -27,7 +31,13 @@ class BodySizeLimit:
             await self.too_large()(scope, receive, send)
             return
         seen = 0
-        started = False
+        started = answered = False
+
+        async def refuse() -> None:
+            nonlocal answered
+            if not started and not answered:
+                answered = True
+                await self.too_large()(scope, receive, send)
 
         async def limited_receive() -> Message:
             nonlocal seen
@@ -35,16 +45,18 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    await refuse()
                     raise BodyTooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if answered:
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
-            if not started:
-                await self.too_large()(scope, receive, send)
+            await refuse()

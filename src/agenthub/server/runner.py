@@ -16,6 +16,7 @@ import uvicorn
 
 from agenthub.core.clock import Clock
 from agenthub.protocols.registry import available
+from agenthub.server import log_redaction
 from agenthub.server.loops import Loop, LoopGroup
 from agenthub.server.protocol import ProtocolSpec
 from agenthub.server.runtime import Runtime
@@ -75,6 +76,7 @@ class Listeners:
             timeout_graceful_shutdown=3,
             ws_ping_interval=None,
         )
+        log_redaction.install()  # after uvicorn.Config, which (re)configures its loggers
         try:
             sock = listen_socket(self._host, port)
         except OSError as exc:

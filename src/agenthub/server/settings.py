@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,10 +20,33 @@ class _Env(BaseSettings):
 class ProtocolSettings(BaseSettings):
     """Base of every protocol's settings (env prefix `AGENTHUB_<NAME>_`): at least the port it listens on."""
 
-    port: int
+    port: int = Field(ge=0, le=65535)
+
+    def production_problems(self) -> list[str]:
+        """What this protocol lacks to start in production (secrets with no usable default), checked
+        before anything is migrated or served."""
+        return []
 
 
 P = TypeVar("P", bound=ProtocolSettings)
+E = TypeVar("E", bound=BaseSettings)
+
+
+class SettingsError(ValueError):
+    """An AGENTHUB_* variable has a value its setting cannot take; the message names the variable."""
+
+
+def from_env(cls: type[E]) -> E:
+    """The settings class read from the environment; a bad value is one readable line, not a traceback."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        prefix = str(cls.model_config.get("env_prefix", "")).upper()
+        problems = []
+        for error in exc.errors():
+            name = prefix + "_".join(str(part) for part in error.get("loc", ())).upper()
+            problems.append(f"{name}={error.get('input')!r}: {error.get('msg')}")
+        raise SettingsError("; ".join(problems)) from None
 
 
 class ServerSettings(_Env):
@@ -85,17 +108,17 @@ class Settings:
         engine: EngineSettings | None = None,
         protocols: Mapping[str, ProtocolSettings] | None = None,
     ) -> None:
-        self.server = server or ServerSettings()
-        self.storage = storage or StorageSettings()
-        self.auth = auth or AuthSettings()
-        self.engine = engine or EngineSettings()
+        self.server = server or from_env(ServerSettings)
+        self.storage = storage or from_env(StorageSettings)
+        self.auth = auth or from_env(AuthSettings)
+        self.engine = engine or from_env(EngineSettings)
         self.protocols: dict[str, ProtocolSettings] = dict(protocols or {})
 
     def protocol(self, name: str, cls: type[P]) -> P:
         """The named protocol's settings: as given to the constructor, or read from the environment."""
         value = self.protocols.get(name)
         if value is None:
-            value = self.protocols[name] = cls()
+            value = self.protocols[name] = from_env(cls)
         if not isinstance(value, cls):
             raise TypeError(
                 f"settings of protocol {name!r} are a {type(value).__name__}, not a {cls.__name__}"
@@ -105,3 +128,12 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.server.env == "production"
+
+    def production_problems(self, protocols: Mapping[str, type[ProtocolSettings]]) -> list[str]:
+        """Every required secret that is missing in production, for the given protocols."""
+        problems = []
+        if self.auth.jwt_secret is None or not self.auth.jwt_secret.get_secret_value():
+            problems.append("AGENTHUB_JWT_SECRET must be set when AGENTHUB_ENV=production")
+        for name, cls in protocols.items():
+            problems += self.protocol(name, cls).production_problems()
+        return problems

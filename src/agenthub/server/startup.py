@@ -13,6 +13,7 @@ from agenthub.bus import Bus, MemoryBus, RedisBus
 from agenthub.core.clock import Clock, SystemClock
 from agenthub.core.engine import Engine
 from agenthub.core.jobs import Backoff
+from agenthub.protocols.registry import available
 from agenthub.schema import project_schema
 from agenthub.server.runtime import ConfigurationError, Runtime
 from agenthub.server.settings import EngineSettings, Settings
@@ -27,6 +28,11 @@ log = logging.getLogger(__name__)
 @asynccontextmanager
 async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> AsyncIterator[Runtime]:
     clock = clock or SystemClock()
+    if settings.is_production:
+        # Before anything is migrated: a production start without its secrets changes nothing.
+        problems = settings.production_problems({spec.name: spec.settings for spec in available().values()})
+        if problems:
+            raise ConfigurationError("; ".join(problems))
     db = Database(settings.storage.database_url, pool_size=settings.storage.db_pool_size)
     bus: Bus = RedisBus(settings.storage.redis_url) if settings.storage.redis_url else MemoryBus()
     try:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from agenthub.core.errors import Conflict, StorageUnavailable
@@ -23,13 +23,35 @@ SQLITE_PRAGMAS = (
 )
 
 
+SQLITE_DRIVERS = ("sqlite", "sqlite+pysqlite", "sqlite+aiosqlite")
+POSTGRES_DRIVERS = (
+    "postgresql",
+    "postgres",
+    "postgresql+psycopg2",
+    "postgresql+psycopg",
+    "postgresql+asyncpg",
+)
+
+
+class UnsupportedDatabase(ValueError):
+    """The URL names a database agenthub does not run on."""
+
+
 def normalize_url(url: str) -> str:
     """Accepts plain `sqlite:///` and `postgresql://` URLs and picks the async driver for them."""
-    parsed = make_url(url)
-    if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise UnsupportedDatabase(f"AGENTHUB_DATABASE_URL is not a database URL: {url!r}") from exc
+    if parsed.drivername in SQLITE_DRIVERS:
         parsed = parsed.set(drivername="sqlite+aiosqlite")
-    elif parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2", "postgresql+psycopg"):
+    elif parsed.drivername in POSTGRES_DRIVERS:
         parsed = parsed.set(drivername="postgresql+asyncpg")
+    else:
+        raise UnsupportedDatabase(
+            f"AGENTHUB_DATABASE_URL: {parsed.drivername!r} is not supported; "
+            "use sqlite:///path/to/file.db or postgresql://user@host/db"
+        )
     return parsed.render_as_string(hide_password=False)
 
 
@@ -45,6 +67,11 @@ class Database:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+
+    @property
+    def safe_url(self) -> str:
+        """The URL without its password, for messages."""
+        return make_url(self.url).render_as_string(hide_password=True)
 
     @property
     def dialect(self) -> str:

@@ -15,7 +15,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
+from agenthub.core.errors import StorageUnavailable
 from agenthub.storage.database import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -42,6 +44,16 @@ def alembic_config(schema: Schema, connection: Connection | None = None) -> Conf
 
 
 async def migrate(db: Database, schema: Schema) -> None:
+    """Upgrades to every head. Raises StorageUnavailable (one readable line) when the database cannot be
+    reached or does not exist."""
+    try:
+        await _upgrade(db, schema)
+    except (DBAPIError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise StorageUnavailable(f"cannot open the database {db.safe_url}: {reason}") from exc
+
+
+async def _upgrade(db: Database, schema: Schema) -> None:
     async with db.engine.begin() as conn:
         if not db.is_sqlite:
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})

@@ -1,0 +1,63 @@
+"""What every protocol's server does the same way: bodies over the limit are 413 whether or not they declare
+their length, and access tokens never reach the logs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import websockets
+
+from agenthub.protocols.comfyui.settings import ComfyuiSettings
+from agenthub.protocols.oas.settings import OasSettings
+from agenthub.server.runtime import Runtime
+from tests.support.servers import serving
+
+
+async def chunks(total: int, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    yield b'{"data": "'
+    for _ in range(total // size):
+        yield b"x" * size
+    yield b'"}'
+
+
+@pytest.mark.parametrize("protocol", ["oas", "comfyui", "devices"])
+async def test_a_chunked_body_over_the_limit_is_413(runtime: Runtime, protocol: str) -> None:
+    runtime.settings.protocols["oas"] = runtime.settings.protocol("oas", OasSettings).model_copy(
+        update={"max_body_bytes": 100_000}
+    )
+    runtime.settings.protocols["comfyui"] = ComfyuiSettings(max_body_bytes=100_000)  # type: ignore[call-arg]
+    paths = {
+        "oas": "/api/v1/agent/auth/login",
+        "comfyui": "/api/agent/operator/manifests",
+        "devices": "/api/dispatch-task",
+    }
+    async with (
+        serving(runtime, protocol) as listeners,
+        httpx.AsyncClient(base_url=listeners.urls[protocol], timeout=20) as http,
+    ):
+        r = await http.post(
+            paths[protocol], content=chunks(4_000_000), headers={"content-type": "application/json"}
+        )
+        assert r.status_code == 413, r.text
+        assert r.headers.get("content-length") != "0"
+        small = await http.post(paths[protocol], json={})  # the server still answers
+        assert small.status_code < 500
+
+
+async def test_access_tokens_in_query_strings_are_masked_in_logs(
+    runtime: Runtime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with serving(runtime, "oas") as listeners:
+        logging.getLogger("uvicorn.error").setLevel(logging.INFO)  # where uvicorn logs WebSocket requests
+        url = listeners.urls["oas"].replace("http://", "ws://") + "/api/v1/user/scan/ws?token=eyJsecret.part"
+        try:
+            async with websockets.connect(url) as ws:
+                await ws.recv()
+        except websockets.exceptions.WebSocketException:
+            pass
+    logged = capsys.readouterr().err
+    assert '"WebSocket /api/v1/user/scan/ws?token=***"' in logged
+    assert "eyJsecret" not in logged
