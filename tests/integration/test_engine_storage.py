@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from agenthub.core.clock import ManualClock
-from agenthub.core.errors import JobNotFound, LeaseMismatch
-from agenthub.core.jobs import Change, JobFilter, JobStatus, KindPolicy, LeaseRef, NewJob
+from agenthub.core.errors import InvalidValue, JobNotFound, LeaseMismatch
+from agenthub.core.jobs import Change, JobFilter, JobQuery, JobStatus, KindPolicy, LeaseRef, NewJob
 from agenthub.core.nodes import NodeSighting, NodeStatus
 from agenthub.server.runtime import Runtime
 from agenthub.server.settings import Settings
@@ -205,3 +205,24 @@ async def test_node_presence(runtime: Runtime, clock: ManualClock) -> None:
     assert [n.node_id for n in stale] == ["n1"]
     again = await runtime.engine.node_seen(NodeSighting(kind="k", node_id="n1"))
     assert again.status is NodeStatus.ONLINE and again.version == "1.0" and again.owner_id == 7
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"owner_id": 2**63},
+        {"owner_id": -(2**63) - 1},
+        {"external_id": "a\x00b"},
+        {"payload": {"text": "a\x00b"}},
+    ],
+)
+async def test_values_no_database_can_hold_are_refused_alike_and_change_nothing(
+    runtime: Runtime, fields: dict[str, Any]
+) -> None:
+    with pytest.raises(InvalidValue):
+        await runtime.engine.submit(NewJob(kind=KIND, type="t", **fields))
+    assert await runtime.engine.count(JobQuery(kind=KIND)) == 0
+    with pytest.raises(InvalidValue):
+        await runtime.engine.get(2**64)
+    [job_id] = await submit(runtime)  # the database is still fine
+    assert (await runtime.engine.get(job_id)).status is JobStatus.PENDING

@@ -5,6 +5,7 @@ EngineError
  ├── LeaseMismatch        the caller does not hold the job's current lease
  ├── InvalidTransition    the job's state does not allow the operation
  ├── Conflict             a uniqueness rule was broken (duplicate key)
+ ├── InvalidValue         a value no database column can hold (an integer beyond 64 bits, a NUL character)
  └── StorageUnavailable   the database could not be reached
 """
 
@@ -40,6 +41,10 @@ class Conflict(EngineError):
     """A write broke a uniqueness rule."""
 
 
+class InvalidValue(EngineError):
+    """A value that cannot be stored the same way on every database: refused before it reaches one."""
+
+
 class StorageUnavailable(EngineError):
     """The database could not be reached."""
 
@@ -50,5 +55,6 @@ CORE_ERRORS: tuple[type[EngineError], ...] = (
     LeaseMismatch,
     InvalidTransition,
     Conflict,
+    InvalidValue,
     StorageUnavailable,
 )

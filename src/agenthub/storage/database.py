@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from agenthub.core.errors import Conflict, StorageUnavailable
+from agenthub.core.errors import Conflict, InvalidValue, StorageUnavailable
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -65,6 +65,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         # SQLite has one writer: queueing writers here is cheaper than letting them spin on the file lock.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        _guard_values(self.engine)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 
@@ -110,14 +111,56 @@ class Database:
 async def _translated() -> AsyncIterator[None]:
     try:
         yield
-    except IntegrityError as exc:
-        raise Conflict(str(exc.orig)) from exc
-    except (OperationalError, OSError, ConnectionError) as exc:
-        raise StorageUnavailable(str(exc)) from exc
-    except DBAPIError as exc:
-        if exc.connection_invalidated:
+    except StatementError as exc:
+        if isinstance(exc.orig, InvalidValue):
+            raise exc.orig from exc
+        if isinstance(exc, IntegrityError):
+            raise Conflict(str(exc.orig)) from exc
+        if isinstance(exc, OperationalError):
+            raise StorageUnavailable(str(exc)) from exc
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
             raise StorageUnavailable(str(exc)) from exc
         raise
+    except InvalidValue:
+        raise
+    except (OSError, ConnectionError) as exc:
+        raise StorageUnavailable(str(exc)) from exc
+
+
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def check_value(value: Any) -> None:
+    """Refuses, on every dialect alike, what one of them cannot store: integers beyond 64 bits (SQLite
+    overflows, PostgreSQL refuses) and NUL characters (PostgreSQL refuses them in text and in JSON)."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if not INT64[0] <= value <= INT64[1]:
+            raise InvalidValue(f"integer out of range: {value}")
+    elif isinstance(value, str):
+        if "\x00" in value or "\\u0000" in value:
+            raise InvalidValue("text must not contain NUL characters")
+
+
+def _check_parameters(parameters: Any) -> None:
+    if isinstance(parameters, dict):
+        for value in parameters.values():
+            check_value(value)
+    elif isinstance(parameters, list | tuple):
+        for item in parameters:
+            if isinstance(item, dict | list | tuple):
+                _check_parameters(item)
+            else:
+                check_value(item)
+
+
+def _guard_values(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _before(
+        _conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _many: bool
+    ) -> None:
+        _check_parameters(parameters)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
