@@ -135,12 +135,10 @@ def check_value(value: Any) -> None:
     overflows, PostgreSQL refuses) and NUL characters (PostgreSQL refuses them in text and in JSON)."""
     if isinstance(value, bool):
         return
-    if isinstance(value, int):
-        if not INT64[0] <= value <= INT64[1]:
-            raise InvalidValue(f"integer out of range: {value}")
-    elif isinstance(value, str):
-        if "\x00" in value or "\\u0000" in value:
-            raise InvalidValue("text must not contain NUL characters")
+    if isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
+        raise InvalidValue(f"integer out of range: {value}")
+    if isinstance(value, str) and ("\x00" in value or "\\u0000" in value):
+        raise InvalidValue("text must not contain NUL characters")
 
 
 def _check_parameters(parameters: Any) -> None:
