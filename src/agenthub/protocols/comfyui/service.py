@@ -95,7 +95,7 @@ class ComfyuiTasks:
         return await self.engine.get(job.id)
 
     async def task(self, task_id: str) -> Job | None:
-        return await self.runtime.engine.get_by_external_id(TASK_KIND, task_id)
+        return await self.engine.get_by_external_id(TASK_KIND, task_id)
 
     # -- pushing ----------------------------------------------------------------------------------------
 
