@@ -12,7 +12,7 @@ import pytest
 from agenthub.core.clock import ManualClock
 from agenthub.core.jobs import JobFilter, JobStatus
 from agenthub.protocols.comfyui.context import ComfyuiContext
-from agenthub.protocols.comfyui.repository import TASK_KIND
+from agenthub.protocols.comfyui.kinds import TASK_KIND
 from agenthub.protocols.comfyui.settings import ComfyuiSettings
 from agenthub.protocols.comfyui.spec import SPEC as COMFYUI
 from agenthub.server.runtime import Runtime

@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from agenthub.protocols.comfyui import errors, routes_agent, routes_operator
+from agenthub.protocols.comfyui import routes_agent, routes_operator
 from agenthub.protocols.comfyui.context import ComfyuiContext
+from agenthub.protocols.comfyui.error_format import ERRORS, too_large
 from agenthub.server.body_limit import BodySizeLimit
+from agenthub.server.errors import install_errors
 
 
 def create_app(comfy: ComfyuiContext) -> ASGIApp:
@@ -16,7 +18,7 @@ def create_app(comfy: ComfyuiContext) -> ASGIApp:
     )
     app.state.runtime = comfy.runtime
     app.state.comfyui = comfy
-    errors.install(app)
-    app.include_router(routes_agent.router())
-    app.include_router(routes_operator.router())
-    return BodySizeLimit(app, max_bytes=comfy.settings.max_body_bytes, too_large=errors.too_large)
+    install_errors(app, ERRORS)
+    app.include_router(routes_agent.router)
+    app.include_router(routes_operator.router)
+    return BodySizeLimit(app, max_bytes=comfy.settings.max_body_bytes, too_large=too_large)

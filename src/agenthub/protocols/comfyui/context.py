@@ -1,4 +1,4 @@
-"""The ComfyUI platform's shared state (keys, repository, tasks, the push client), built at start-up."""
+"""The ComfyUI platform's shared state (keys, repository, agents, tasks, the push client), built at start."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 from pydantic import SecretStr
 
+from agenthub.protocols.comfyui.agents import ComfyuiAgents
 from agenthub.protocols.comfyui.repository import ComfyuiRepository
 from agenthub.protocols.comfyui.service import ComfyuiTasks
 from agenthub.protocols.comfyui.settings import ComfyuiSettings
@@ -36,6 +37,7 @@ class ComfyuiContext:
         self.tokens = TokenService(keys, debug_tokens=debug)
         self.admin_key = admin_key
         self.repo = ComfyuiRepository(runtime.db)
+        self.agents = ComfyuiAgents(runtime.engine, self.repo)
         self.http = httpx.AsyncClient()
         self.tasks = ComfyuiTasks(runtime, settings, self.repo, self.tokens, self.http)
 

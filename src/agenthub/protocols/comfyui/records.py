@@ -17,8 +17,7 @@ class Agent:
     status: str | None = None
     agent_version: str | None = None
     comfyui_version: str | None = None
-    metrics: dict[str, Any] | None = None
-    last_heartbeat_at: datetime | None = None
+    metrics: dict[str, Any] | None = None  # of the latest heartbeat; when it came is the engine's to say
 
 
 @dataclass(frozen=True, slots=True)

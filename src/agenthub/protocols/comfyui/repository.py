@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from agenthub.core.jobs import JobStatus
+from agenthub.core.errors import Conflict
+from agenthub.protocols.comfyui.errors import AgentExists, ManifestVersionExists
 from agenthub.protocols.comfyui.records import Agent, Alert, Manifest, TaskEvent
 from agenthub.protocols.comfyui.tables import agents, alerts, manifests, task_events
 from agenthub.storage.database import Database
-from agenthub.storage.tables import jobs
-
-TASK_KIND = "comfyui.task"
 
 
 def _agent(row: Any) -> Agent:
@@ -47,8 +46,11 @@ class ComfyuiRepository:
             "created_at": now,
             "updated_at": now,
         }
-        async with self.db.write() as conn:
-            row = (await conn.execute(agents.insert().values(**values).returning(*agents.c))).one()
+        try:
+            async with self.db.write() as conn:
+                row = (await conn.execute(agents.insert().values(**values).returning(*agents.c))).one()
+        except Conflict as exc:
+            raise AgentExists(agent_id) from exc
         return _agent(row)
 
     async def agent(self, agent_id: str) -> Agent | None:
@@ -72,18 +74,9 @@ class ComfyuiRepository:
             row = (await conn.execute(stmt)).first()
         return _agent(row) if row else None
 
-    async def agents_with_due_tasks(self, *, now: datetime) -> list[Agent]:
-        """Allowed agents that have a pending task due now: the push loop's work list."""
-        due = (
-            sa.select(jobs.c.target_node)
-            .where(
-                jobs.c.kind == TASK_KIND,
-                jobs.c.status == JobStatus.PENDING.value,
-                jobs.c.scheduled_at <= now,
-            )
-            .distinct()
-        )
-        query = sa.select(agents).where(agents.c.allowed.is_(True), agents.c.agent_id.in_(due))
+    async def allowed_agents(self, agent_ids: Iterable[str]) -> list[Agent]:
+        """Those of the agents that are allowed, by id."""
+        query = sa.select(agents).where(agents.c.allowed.is_(True), agents.c.agent_id.in_(list(agent_ids)))
         async with self.db.read() as conn:
             rows = (await conn.execute(query.order_by(agents.c.agent_id))).all()
         return [_agent(r) for r in rows]
@@ -94,8 +87,11 @@ class ComfyuiRepository:
         self, *, name: str, role: str, version: str, content: dict[str, Any], now: datetime
     ) -> Manifest:
         values = {"name": name, "role": role, "version": version, "content": content, "created_at": now}
-        async with self.db.write() as conn:
-            row = (await conn.execute(manifests.insert().values(**values).returning(*manifests.c))).one()
+        try:
+            async with self.db.write() as conn:
+                row = (await conn.execute(manifests.insert().values(**values).returning(*manifests.c))).one()
+        except Conflict as exc:
+            raise ManifestVersionExists(f"{name} {version}") from exc
         return _manifest(row)
 
     async def manifest(self, manifest_id: int) -> Manifest | None:

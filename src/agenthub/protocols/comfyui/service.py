@@ -17,11 +17,17 @@ from typing import Any
 import httpx
 
 from agenthub.core.errors import InvalidTransition, LeaseMismatch
-from agenthub.core.jobs import Change, Job, JobFilter, JobStatus, KindPolicy, LeaseRef, NewJob
-from agenthub.protocols.comfyui import errors
-from agenthub.protocols.comfyui.errors import AgentError
+from agenthub.core.jobs import Change, Job, JobFilter, JobQuery, JobStatus, KindPolicy, LeaseRef, NewJob
+from agenthub.protocols.comfyui.errors import (
+    ComfyuiError,
+    TaskExpired,
+    TaskFinished,
+    TaskForbidden,
+    TaskNotFound,
+)
+from agenthub.protocols.comfyui.kinds import TASK_KIND
 from agenthub.protocols.comfyui.records import Agent, TaskEvent
-from agenthub.protocols.comfyui.repository import TASK_KIND, ComfyuiRepository
+from agenthub.protocols.comfyui.repository import ComfyuiRepository
 from agenthub.protocols.comfyui.settings import ComfyuiSettings
 from agenthub.protocols.comfyui.tokens import Issued, TokenService
 from agenthub.protocols.comfyui.wire import fmt_time
@@ -42,11 +48,6 @@ def task_policy(settings: ComfyuiSettings) -> KindPolicy:
 
 def new_task_id(now: datetime) -> str:
     return f"agt_{now:%Y%m%d_%H%M%S}_{secrets.token_hex(4)}"
-
-
-def wire_status(job: Job) -> str:
-    """The seed's statuses: a task leased to (pushed to) its agent is still pending until its first event."""
-    return "pending" if job.status is JobStatus.LEASED else job.status.value
 
 
 def is_expired(job: Job, now: datetime) -> bool:
@@ -94,13 +95,15 @@ class ComfyuiTasks:
         return await self.engine.get(job.id)
 
     async def task(self, task_id: str) -> Job | None:
-        return await self.runtime.engine.get_by_external_id(TASK_KIND, task_id)
+        return await self.engine.get_by_external_id(TASK_KIND, task_id)
 
     # -- pushing ----------------------------------------------------------------------------------------
 
     async def push_due(self) -> None:
         await self.engine.expire_due()
-        for agent in await self.repo.agents_with_due_tasks(now=self.now()):
+        due = JobQuery(kind=TASK_KIND, statuses=(JobStatus.PENDING,), due_at=self.now())
+        targets = [target for (target,) in await self.engine.count_by(due, "target_node") if target]
+        for agent in await self.repo.allowed_agents(targets):
             await self.push_to(agent)
 
     async def push_to(self, agent: Agent) -> None:
@@ -163,11 +166,11 @@ class ComfyuiTasks:
         """The task a receipt is about, refused when it is unknown, foreign or expired."""
         job = await self.task(task_id)
         if job is None:
-            raise AgentError(errors.TASK_NOT_FOUND)
+            raise TaskNotFound(task_id)
         if token_task_id != task_id or job.target_node != agent_id:
-            raise AgentError(errors.TASK_FORBIDDEN)
+            raise TaskForbidden(task_id)
         if is_expired(job, self.now()):
-            raise AgentError(errors.TASK_EXPIRED)
+            raise TaskExpired(task_id)
         return job
 
     async def record_event(
@@ -180,10 +183,10 @@ class ComfyuiTasks:
         payload: dict[str, Any],
         progress: int | None,
     ) -> TaskEvent:
-        if job.status in FINISHED:
-            raise AgentError(errors.TASK_FINISHED)
-        if job.status is JobStatus.PENDING:
-            raise AgentError(errors.TASK_FORBIDDEN)  # not (or no longer) pushed to this agent
+        lease = LeaseRef(agent_id)
+        if not self.engine.holds_live_lease(job, lease):
+            # Ended, or not (or no longer) pushed to this agent.
+            raise self._refusal(job)
         written: list[TaskEvent] = []
         now = self.now()
         assert job.external_id is not None
@@ -201,7 +204,6 @@ class ComfyuiTasks:
                 )
             )
 
-        lease = LeaseRef(agent_id)
         try:
             if job.status is JobStatus.LEASED:
                 await self.engine.start(
@@ -213,23 +215,23 @@ class ComfyuiTasks:
                 percent = progress if progress is not None else job.progress or 0
                 await self.engine.progress(job.id, lease, percent=percent, message=message, hook=hook)
         except LeaseMismatch as exc:
-            raise await self._refusal(job.external_id) from exc
+            raise self._refusal(await self.engine.get(job.id)) from exc
         return written[0]
 
     async def complete(self, job: Job, agent_id: str, *, result: dict[str, Any], message: str | None) -> Job:
         if job.status in FINISHED and job.status is not JobStatus.SUCCESS:
-            raise AgentError(errors.TASK_FINISHED)
+            raise TaskFinished(job.external_id)
         try:
             change = await self.engine.complete(job.id, LeaseRef(agent_id), result=result, message=message)
         except LeaseMismatch as exc:
-            raise await self._refusal(job.external_id) from exc
+            raise self._refusal(await self.engine.get(job.id)) from exc
         return change.job
 
     async def fail(
         self, job: Job, agent_id: str, *, error_code: str | None, message: str | None, result: dict[str, Any]
     ) -> Job:
         if job.status in FINISHED and job.status is not JobStatus.FAILED:
-            raise AgentError(errors.TASK_FINISHED)
+            raise TaskFinished(job.external_id)
         try:
             change = await self.engine.fail(
                 job.id,
@@ -240,17 +242,16 @@ class ComfyuiTasks:
                 retryable=False,  # the agent already tried; an operator creates a new task to retry
             )
         except LeaseMismatch as exc:
-            raise await self._refusal(job.external_id) from exc
+            raise self._refusal(await self.engine.get(job.id)) from exc
         return change.job
 
-    async def _refusal(self, task_id: str | None) -> AgentError:
-        """Why a write was refused after the checks passed: the task changed meanwhile."""
-        job = await self.task(task_id or "")
-        if job is not None and is_expired(job, self.now()):
-            return AgentError(errors.TASK_EXPIRED)
-        if job is not None and job.status in FINISHED:
-            return AgentError(errors.TASK_FINISHED)
-        return AgentError(errors.TASK_FORBIDDEN)
+    def _refusal(self, job: Job) -> ComfyuiError:
+        """Why the agent may not write to the task: its time is up, it ended, or it is not the holder."""
+        if is_expired(job, self.now()):
+            return TaskExpired(job.external_id)
+        if job.status in FINISHED:
+            return TaskFinished(job.external_id)
+        return TaskForbidden(job.external_id)
 
     def _until_deadline(self, job: Job) -> timedelta:
         if job.deadline is None:

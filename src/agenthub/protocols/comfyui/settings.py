@@ -23,6 +23,8 @@ class ComfyuiSettings(ProtocolSettings):
     task_token_ttl_seconds: int = 600
     agent_token_ttl_seconds: int = 3600
     agent_token_max_ttl_seconds: int = 30 * 24 * 3600
+    # An agent not heard from (heartbeat) for this long is offline in the operator's views.
+    agent_silence_seconds: float = 120.0
     push_interval_seconds: float = 2.0
     push_retry_seconds: float = 15.0
     push_timeout_seconds: float = 5.0

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from agenthub.protocols.comfyui import agent_command
 from agenthub.protocols.comfyui.app import create_app
 from agenthub.protocols.comfyui.context import ComfyuiContext, open_context
-from agenthub.protocols.comfyui.repository import TASK_KIND
+from agenthub.protocols.comfyui.kinds import NODE_KIND, TASK_KIND
 from agenthub.protocols.comfyui.service import task_policy
 from agenthub.protocols.comfyui.settings import ComfyuiSettings
 from agenthub.protocols.comfyui.tables import COMFYUI_TABLES
@@ -20,6 +21,8 @@ async def _build(runtime: Runtime, settings: ComfyuiSettings) -> ComfyuiContext:
     # Refuses to start in production with AGENT_DEBUG_TOKENS set, or without keys.
     context = await open_context(runtime, settings)
     runtime.engine.register_kind(TASK_KIND, task_policy(settings))
+    # Agents heartbeat every 30 s by default; a few missed beats and the engine calls them offline.
+    runtime.engine.register_node_kind(NODE_KIND, silence=timedelta(seconds=settings.agent_silence_seconds))
     return context
 
 

@@ -1,6 +1,7 @@
-"""ComfyUI platform tables: agents (where they take tasks, whether allowed, latest metrics), manifests (each
-version an immutable row), the seed's task events, and alerts. Tasks themselves are engine jobs of kind
-`comfyui.task` whose external_id is the `agt_...` task id."""
+"""ComfyUI platform tables: agents (where they take tasks, whether allowed, latest metrics; when each was last
+heard from is the engine's, on its agent node), manifests (each version an immutable row), the seed's task
+events, and alerts. Tasks themselves are engine jobs of kind `comfyui.task` whose external_id is the `agt_...`
+task id."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ agents = sa.Table(
     sa.Column("agent_version", sa.String(64), nullable=True),
     sa.Column("comfyui_version", sa.String(128), nullable=True),
     sa.Column("metrics", JsonType, nullable=True),
-    sa.Column("last_heartbeat_at", UtcDateTime, nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )

@@ -15,7 +15,6 @@ import jwt
 
 from agenthub.auth.tokens import TokenError, TokenExpired, decode_token, issue_token
 from agenthub.protocols.comfyui import errors
-from agenthub.protocols.comfyui.errors import AgentError
 
 Scope = Literal["task", "agent"]
 SCOPES = ("task", "agent")
@@ -84,20 +83,20 @@ class TokenService:
         return Issued(token=token, nonce=nonce, expires_at=expires_at)
 
     def decode(self, token: str, *, now: datetime) -> Claims:
-        """Raises AgentError: AGENT_TOKEN_INVALID / _EXPIRED / _PAYLOAD_INVALID."""
+        """Raises errors.TokenInvalid, TokenExpired or TokenPayloadInvalid."""
         if token in self.debug_tokens:
             return Claims(self.debug_tokens[token], None, "agent", None, None)
         raw = self._verified(token, now)
         agent_id, task_id, scope = raw.get("agent_id"), raw.get("task_id"), raw.get("scope")
         nonce = raw.get("nonce")
         if not isinstance(agent_id, str) or not agent_id or scope not in SCOPES:
-            raise AgentError(errors.TOKEN_PAYLOAD_INVALID)
+            raise errors.TokenPayloadInvalid
         if scope == "task" and (not isinstance(task_id, str) or not task_id):
-            raise AgentError(errors.TOKEN_PAYLOAD_INVALID)
+            raise errors.TokenPayloadInvalid
         if task_id is not None and not isinstance(task_id, str):
-            raise AgentError(errors.TOKEN_PAYLOAD_INVALID)
+            raise errors.TokenPayloadInvalid
         if nonce is not None and not isinstance(nonce, str):
-            raise AgentError(errors.TOKEN_PAYLOAD_INVALID)
+            raise errors.TokenPayloadInvalid
         expires_at = datetime.fromtimestamp(raw["exp"], UTC)
         return Claims(agent_id, task_id, scope, nonce, expires_at)
 
@@ -105,13 +104,13 @@ class TokenService:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError as exc:
-            raise AgentError(errors.TOKEN_INVALID) from exc
+            raise errors.TokenInvalid from exc
         secret = self.keys.get(kid) if isinstance(kid, str) else None
         if secret is None:  # unknown or removed key
-            raise AgentError(errors.TOKEN_INVALID)
+            raise errors.TokenInvalid
         try:
             return decode_token(token, secret=secret, now=now)
         except TokenExpired as exc:
-            raise AgentError(errors.TOKEN_EXPIRED) from exc
+            raise errors.TokenExpired from exc
         except TokenError as exc:
-            raise AgentError(errors.TOKEN_INVALID) from exc
+            raise errors.TokenInvalid from exc
