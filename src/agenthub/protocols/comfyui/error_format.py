@@ -10,7 +10,14 @@ from __future__ import annotations
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
-from agenthub.core.errors import Conflict, InvalidTransition, JobNotFound, LeaseMismatch, StorageUnavailable
+from agenthub.core.errors import (
+    Conflict,
+    InvalidTransition,
+    InvalidValue,
+    JobNotFound,
+    LeaseMismatch,
+    StorageUnavailable,
+)
 from agenthub.protocols.comfyui import errors
 from agenthub.server.errors import ErrorEntry, ErrorFormat, Validation, WireError
 
@@ -48,6 +55,7 @@ TABLE: dict[type[BaseException], ErrorEntry] = {
     InvalidTransition: TASK_FINISHED,
     Conflict: WireError(409, "AGENT_CONFLICT", ""),
     StorageUnavailable: WireError(503, "AGENT_UNAVAILABLE", ""),
+    InvalidValue: lambda exc: WireError(400, "AGENT_REQUEST_INVALID", str(exc)),
 }
 
 HTTP_CODES = {404: "AGENT_ROUTE_NOT_FOUND", 405: "AGENT_METHOD_NOT_ALLOWED"}
