@@ -30,7 +30,9 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
     clock = clock or SystemClock()
     if settings.is_production:
         # Before anything is migrated: a production start without its secrets changes nothing.
-        problems = settings.production_problems({spec.name: spec.settings for spec in available().values()})
+        specs = available()
+        selected = settings.server.selected_protocols(tuple(specs))
+        problems = settings.production_problems({name: specs[name].settings for name in selected})
         if problems:
             raise ConfigurationError("; ".join(problems))
     db = Database(settings.storage.database_url, pool_size=settings.storage.db_pool_size)

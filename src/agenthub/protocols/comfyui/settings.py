@@ -31,3 +31,12 @@ class ComfyuiSettings(ProtocolSettings):
     max_body_bytes: int = 1024 * 1024
     max_event_message_chars: int = 4096
     protocol_doc: str | None = None  # path of the Markdown the docs endpoint serves; default docs/comfyui.md
+
+    def production_problems(self) -> list[str]:
+        problems = []
+        if self.debug_tokens:
+            problems.append("AGENT_DEBUG_TOKENS must not be set when AGENTHUB_ENV=production")
+        for name, value in (("SIGNING_KEYS", self.signing_keys), ("ADMIN_KEY", self.admin_key)):
+            if value is None or not value.get_secret_value():
+                problems.append(f"AGENTHUB_COMFYUI_{name} must be set when AGENTHUB_ENV=production")
+        return problems
