@@ -49,8 +49,9 @@ def downgrade() -> None:
         batch.add_column(sa.Column("status", sa.String(16), nullable=False, server_default="offline"))
         batch.add_column(sa.Column("last_heartbeat", UtcDateTime, nullable=True))
     op.execute(
-        "UPDATE devices_devices SET last_heartbeat = COALESCE("
-        f"(SELECT last_seen_at FROM agent_nodes WHERE {_DEVICE}), registered_at)"
+        "UPDATE devices_devices SET "
+        f"status = COALESCE((SELECT status FROM agent_nodes WHERE {_DEVICE}), 'offline'), "
+        f"last_heartbeat = COALESCE((SELECT last_seen_at FROM agent_nodes WHERE {_DEVICE}), registered_at)"
     )
     with op.batch_alter_table("devices_devices") as batch:
         batch.alter_column("status", server_default=None)
