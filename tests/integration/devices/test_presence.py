@@ -11,7 +11,7 @@ import httpx
 from agenthub.core.clock import ManualClock
 from agenthub.core.nodes import NodeStatus
 from agenthub.server.runtime import Runtime
-from tests.integration.devices.conftest import DeviceFactory, dispatch
+from tests.integration.devices.conftest import DeviceFactory, dispatch, eventually
 
 
 async def _view(http: httpx.AsyncClient) -> dict[str, Any]:
@@ -63,3 +63,18 @@ async def test_busy_and_task_count_come_from_held_tasks(
     # The engine's node row knows nothing of tasks; it only says the device is there.
     node = await runtime.engine.node("devices", "android_001")
     assert node is not None and runtime.engine.is_online(node)
+
+
+async def test_disconnect_is_offline_at_once_in_the_engine_too(
+    device: DeviceFactory, http: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    dev = await device()
+    await dev.close()
+
+    async def gone() -> bool:
+        node = await runtime.engine.node("devices", "android_001")
+        return node is not None and node.status is NodeStatus.OFFLINE
+
+    await eventually(gone)
+    seen = await _view(http)
+    assert seen["status"] == "offline" and seen["connection_info"]["sid"] is None
