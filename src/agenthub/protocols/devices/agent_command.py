@@ -10,6 +10,8 @@ import random
 import uuid
 from typing import Any
 
+from agenthub.sdk.devices import DeviceClient, Task
+
 HELP = "run simulated devices that execute DELIST/COLLECT/UPLOAD tasks"
 
 
@@ -41,8 +43,6 @@ async def _run(args: argparse.Namespace) -> None:
 
 
 async def _device(args: argparse.Namespace, device_id: str) -> None:
-    from agenthub.sdk.devices import DeviceClient, Task
-
     async def work(task: Task) -> dict[str, Any]:
         print(f"{device_id}: {task.task_type} {task.task_id} started", flush=True)
         steps = max(1, args.steps)

@@ -2,36 +2,49 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import socketio
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from agenthub.protocols.devices import errors, routes
-from agenthub.protocols.devices.namespace import DevicesNamespace
+from agenthub.protocols.devices import errors
+from agenthub.protocols.devices.namespace import DevicesNamespace, SocketPush
+from agenthub.protocols.devices.routes import router
 from agenthub.protocols.devices.service import DevicesService
 from agenthub.protocols.devices.settings import DevicesSettings
 from agenthub.server.body_limit import BodySizeLimit
+from agenthub.server.errors import install_errors
 from agenthub.server.runtime import Runtime
 
 
-def create_app(service: DevicesService) -> ASGIApp:
+@dataclass(frozen=True, slots=True)
+class DevicesState:
+    """The protocol's state, built once per runtime: the service and the Socket.IO server that carries it."""
+
+    service: DevicesService
+    sio: socketio.AsyncServer
+
+
+def build_state(runtime: Runtime, settings: DevicesSettings) -> DevicesState:
+    sio = _socketio_server(settings)
+    service = DevicesService(runtime, settings, SocketPush(sio))
+    sio.register_namespace(DevicesNamespace(service))
+    return DevicesState(service, sio)
+
+
+def create_app(state: DevicesState) -> ASGIApp:
+    service = state.service
     api = FastAPI(
         title="agenthub · distributed task system", version="1.0.0", docs_url="/docs", redoc_url=None
     )
     api.state.runtime = service.runtime
     api.state.devices = service
-    errors.install(api)
-    api.include_router(routes.router())
+    install_errors(api, errors.HTTP_ERRORS)
+    api.include_router(router)
     limited = BodySizeLimit(api, max_bytes=service.settings.max_payload_bytes, too_large=errors.too_large)
-    app: ASGIApp = socketio.ASGIApp(service.sio, other_asgi_app=limited, socketio_path="socket.io")
+    app: ASGIApp = socketio.ASGIApp(state.sio, other_asgi_app=limited, socketio_path="socket.io")
     return app
-
-
-def build_service(runtime: Runtime, settings: DevicesSettings) -> DevicesService:
-    """One service (and one Socket.IO server) per runtime, shared by the app and the background loops."""
-    service = DevicesService(runtime, settings, _socketio_server(settings))
-    service.sio.register_namespace(DevicesNamespace(service))
-    return service
 
 
 def _socketio_server(settings: DevicesSettings) -> socketio.AsyncServer:

@@ -1,89 +1,140 @@
 """Errors on the wire: HTTP `{"success": false, "message", "error_code"}`, Socket.IO `error` events with
-`{"message", "error_code"}`; never a stack trace."""
+`{"message", "error_code", "task_id"?}`; never a stack trace.
+
+The service raises the domain errors below (plain exceptions, no status); `HTTP_ERRORS` maps them and every
+core error to a `WireError` for HTTP, and `SOCKET_ERRORS` is the same table as a device sees it.
+
+DevicesError
+ ├── TaskNotFound         no task with that id
+ ├── TaskFinished         cancelling a task that already ended
+ ├── DeviceNotFound       a named device never registered
+ ├── DeviceOffline        a named device is not online
+ ├── DeviceBusy           a named device has no room
+ ├── NoDeviceAvailable    no device is online at all
+ └── BadRequest           the request itself is malformed (message and code given where it is raised)
+"""
 
 from __future__ import annotations
 
-import logging
+from dataclasses import replace
+from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi.responses import JSONResponse
+from starlette.responses import Response
 
-from agenthub.core.errors import EngineError, InvalidTransition, JobNotFound, StorageUnavailable
-from agenthub.server.body_limit import BodyTooLarge
-
-log = logging.getLogger(__name__)
-
-TASK_NOT_FOUND = "任务不存在"
+from agenthub.core.errors import Conflict, InvalidTransition, JobNotFound, LeaseMismatch, StorageUnavailable
+from agenthub.protocols.devices.tasks import TaskDataError
+from agenthub.server.errors import ErrorEntry, ErrorFormat, Validation, WireError
 
 
 class DevicesError(Exception):
-    def __init__(self, status_code: int, message: str, error_code: str) -> None:
+    """Base of the devices protocol's domain errors."""
+
+
+class TaskNotFound(DevicesError):
+    pass
+
+
+class TaskFinished(DevicesError):
+    pass
+
+
+class DeviceNotFound(DevicesError):
+    pass
+
+
+class DeviceOffline(DevicesError):
+    pass
+
+
+class DeviceBusy(DevicesError):
+    pass
+
+
+class NoDeviceAvailable(DevicesError):
+    pass
+
+
+class BadRequest(DevicesError):
+    def __init__(self, message: str, error_code: str = "INVALID_PARAMS") -> None:
         super().__init__(message)
-        self.status_code = status_code
         self.message = message
         self.error_code = error_code
 
 
-def failure(status_code: int, message: str, error_code: str) -> JSONResponse:
-    body = {"success": False, "message": message, "error_code": error_code}
-    return JSONResponse(body, status_code=status_code)
+TASK_NOT_FOUND = WireError(404, "TASK_NOT_FOUND", "任务不存在")
+# A progress or result for a task the device does not hold (any more): refused, nothing changes.
+TASK_NOT_HELD = WireError(409, "TASK_NOT_HELD", "设备未持有该任务，已拒绝")
+SERVICE_UNAVAILABLE = WireError(503, "SERVICE_UNAVAILABLE", "服务暂不可用")
+INTERNAL_ERROR = WireError(500, "INTERNAL_ERROR", "服务器内部错误")
+
+
+def _bad_request(exc: BadRequest) -> WireError:
+    return WireError(400, exc.error_code, exc.message)
+
+
+def _bad_task_data(exc: TaskDataError) -> WireError:
+    return WireError(400, exc.error_code, exc.message)
+
+
+TABLE: dict[type[BaseException], ErrorEntry] = {
+    # core errors
+    JobNotFound: TASK_NOT_FOUND,
+    LeaseMismatch: TASK_NOT_HELD,
+    InvalidTransition: WireError(409, "INVALID_TASK_STATE", "任务状态不允许该操作"),
+    Conflict: WireError(409, "CONFLICT", "数据冲突，请重试"),
+    StorageUnavailable: SERVICE_UNAVAILABLE,
+    # the protocol's own
+    TaskNotFound: TASK_NOT_FOUND,
+    TaskFinished: WireError(409, "TASK_FINISHED", "任务已结束，无法取消"),
+    DeviceNotFound: WireError(404, "DEVICE_NOT_FOUND", "指定设备不存在"),
+    DeviceOffline: WireError(409, "DEVICE_OFFLINE", "指定设备不在线"),
+    DeviceBusy: WireError(409, "DEVICE_BUSY", "指定设备任务已满"),
+    NoDeviceAvailable: WireError(503, "NO_AVAILABLE_DEVICE", "没有可用设备"),
+    BadRequest: _bad_request,
+    TaskDataError: _bad_task_data,
+}
+
+_KNOWN_HTTP = {404: ("资源不存在", "NOT_FOUND"), 405: ("方法不允许", "METHOD_NOT_ALLOWED")}
+
+
+def render(wire: WireError) -> Response:
+    body = {"success": False, "message": wire.message, "error_code": wire.code}
+    return JSONResponse(body, status_code=wire.status, headers=dict(wire.headers or {}))
+
+
+def _http(status: int, detail: str) -> WireError:
+    message, code = _KNOWN_HTTP.get(status, (detail, "HTTP_ERROR"))
+    return WireError(status, code, message)
+
+
+def _validation(problem: Validation) -> WireError:
+    if problem.invalid_json:
+        return WireError(400, "INVALID_PARAMS", "请求体不是合法的 JSON")
+    return WireError(400, "INVALID_PARAMS", "参数错误: " + problem.text())
+
+
+HTTP_ERRORS = ErrorFormat(
+    render=render,
+    table=TABLE,
+    http=_http,
+    validation=_validation,
+    too_large=WireError(413, "PAYLOAD_TOO_LARGE", "请求体过大"),
+    internal=INTERNAL_ERROR,
+)
+
+# A device that reports on a task it no longer may (cancelled, finished, given away) is told it does not hold
+# it, whichever of the two engine errors said so.
+SOCKET_ERRORS = replace(HTTP_ERRORS, table={**TABLE, InvalidTransition: TASK_NOT_HELD})
 
 
 def too_large() -> Response:
-    return failure(413, "请求体过大", "PAYLOAD_TOO_LARGE")
+    return render(HTTP_ERRORS.too_large)
 
 
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        if error.get("type") == "json_invalid":
-            return "请求体不是合法的 JSON"
-        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
-        parts.append(f"{location or 'body'}: {error.get('msg', 'invalid')}")
-    return "参数错误: " + "; ".join(parts)
-
-
-def _engine_error(exc: EngineError) -> JSONResponse:
-    if isinstance(exc, JobNotFound):
-        return failure(404, TASK_NOT_FOUND, "TASK_NOT_FOUND")
-    if isinstance(exc, InvalidTransition):
-        return failure(409, "任务状态不允许该操作", "INVALID_TASK_STATE")
-    if isinstance(exc, StorageUnavailable):
-        return failure(503, "服务暂不可用", "SERVICE_UNAVAILABLE")
-    return failure(500, "服务器内部错误", "INTERNAL_ERROR")
-
-
-def install(app: FastAPI) -> None:
-    async def on_devices_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, DevicesError)
-        return failure(exc.status_code, exc.message, exc.error_code)
-
-    async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
-        known = {404: ("资源不存在", "NOT_FOUND"), 405: ("方法不允许", "METHOD_NOT_ALLOWED")}
-        message, code = known.get(exc.status_code, (str(exc.detail), "HTTP_ERROR"))
-        return failure(exc.status_code, message, code)
-
-    async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        return failure(400, _validation_message(exc), "INVALID_PARAMS")
-
-    async def on_engine_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, EngineError)
-        return _engine_error(exc)
-
-    async def on_too_large(_request: Request, _exc: Exception) -> Response:
-        return too_large()
-
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return failure(500, "服务器内部错误", "INTERNAL_ERROR")
-
-    app.add_exception_handler(DevicesError, on_devices_error)
-    app.add_exception_handler(StarletteHTTPException, on_http_error)
-    app.add_exception_handler(RequestValidationError, on_validation_error)
-    app.add_exception_handler(EngineError, on_engine_error)
-    app.add_exception_handler(BodyTooLarge, on_too_large)
-    app.add_exception_handler(Exception, on_unexpected)
+def socket_error(wire: WireError, task_id: str | None = None) -> dict[str, Any]:
+    """The payload of a Socket.IO `error` event."""
+    body: dict[str, Any] = {"message": wire.message, "error_code": wire.code}
+    if task_id is not None:
+        body["task_id"] = task_id
+    return body

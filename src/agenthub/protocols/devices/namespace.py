@@ -1,4 +1,9 @@
-"""The Socket.IO side: one namespace ("/"), one room per device_id, the seed's events and payloads."""
+"""The Socket.IO side: one namespace ("/"), one room per device_id, the seed's events and payloads.
+
+The namespace owns the transport: it reads events, asks the service, and answers; errors the service raises
+go out as `error` events through the devices error table. `SocketPush` is how the service's background loops
+send to devices (`new_task`, `cancel_task`, closing a silent device's connection).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,9 @@ from typing import Any
 
 import socketio
 
-from agenthub.core.errors import EngineError, InvalidTransition, LeaseMismatch
-from agenthub.protocols.devices.errors import DevicesError
+from agenthub.protocols.devices.errors import SOCKET_ERRORS, socket_error
 from agenthub.protocols.devices.service import DevicesService, iso
+from agenthub.server.errors import WireError
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +22,24 @@ MAX_DEVICE_ID = 128
 KNOWN_EVENTS = frozenset(
     {"connect", "disconnect", "device_register", "heartbeat", "task_result", "task_progress"}
 )
+NOT_REGISTERED = WireError(400, "NOT_REGISTERED", "设备未注册")
+STALE_CONNECTION = WireError(400, "NOT_REGISTERED", "设备连接已失效，请重新注册")
+
+
+class SocketPush:
+    """The service's `DevicePush` over the Socket.IO server: rooms are device ids."""
+
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self.sio = sio
+
+    async def send_task(self, device_id: str, payload: dict[str, Any]) -> None:
+        await self.sio.emit("new_task", payload, room=device_id)
+
+    async def cancel(self, device_id: str, task_id: str | None) -> None:
+        await self.sio.emit("cancel_task", {"type": "cancel_task", "task_id": task_id}, room=device_id)
+
+    async def drop(self, sid: str) -> None:
+        await self.sio.disconnect(sid)
 
 
 class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
@@ -27,13 +50,15 @@ class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def trigger_event(self, event: str, *args: Any) -> Any:
         sid = args[0] if args else None
         if event not in KNOWN_EVENTS:
-            await self._error(sid, f"未知事件: {event}", "UNKNOWN_EVENT")
+            await self._error(sid, WireError(400, "UNKNOWN_EVENT", f"未知事件: {event}"))
             return None
         try:
             return await super().trigger_event(event, *args)
-        except Exception:
-            log.exception("devices: %s from %s failed", event, sid)
-            await self._error(sid, "服务器内部错误", "INTERNAL_ERROR")
+        except Exception as exc:
+            wire = SOCKET_ERRORS.wire(exc)
+            if wire is SOCKET_ERRORS.internal:
+                log.exception("devices: %s from %s failed", event, sid)
+            await self._error(sid, wire)
             return None
 
     async def on_connect(self, sid: str, _environ: dict[str, Any], _auth: Any = None) -> None:
@@ -64,10 +89,13 @@ class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self.service.disconnected(previous, sid)
         await self.save_session(sid, {"device_id": device_id})
         await self.enter_room(sid, device_id)
-        await self.service.register(sid, {**data, "device_id": device_id})
+        replaced = await self.service.register(sid, {**data, "device_id": device_id})
+        if replaced is not None:
+            await self.disconnect(replaced)  # a no-op when the old connection is on another replica
         reply = {"device_id": device_id, "message": "注册成功", "server_time": self._now()}
         await self.emit("register_success", reply, to=sid)
-        await self.service.resend_held(device_id, sid)
+        for payload in await self.service.held_tasks(device_id):
+            await self.emit("new_task", payload, to=sid)
         self.service.wake()
 
     async def on_heartbeat(self, sid: str, _data: Any = None) -> None:
@@ -75,7 +103,7 @@ class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if device_id is None:
             return
         if not await self.service.heartbeat(device_id, sid):
-            await self._error(sid, "设备连接已失效，请重新注册", "NOT_REGISTERED")
+            await self._error(sid, STALE_CONNECTION)
             return
         await self.emit("heartbeat_ack", {"server_time": self._now()}, to=sid)
 
@@ -87,7 +115,7 @@ class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         assert isinstance(data, dict)
         percent = data.get("progress")
         if isinstance(percent, bool) or not isinstance(percent, int | float):
-            await self._error(sid, "progress 必须是 0-100 的数字", "INVALID_PAYLOAD", task_id)
+            await self._error(sid, _invalid("progress 必须是 0-100 的数字"), task_id)
             return
         message = data.get("message") if isinstance(data.get("message"), str) else None
         await self._task_call(sid, task_id, self.service.progress(device_id, task_id, int(percent), message))
@@ -100,7 +128,7 @@ class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         assert isinstance(data, dict)
         result = data.get("result", {})
         if not isinstance(result, dict):
-            await self._error(sid, "result 必须是 JSON 对象", "INVALID_PAYLOAD", task_id)
+            await self._error(sid, _invalid("result 必须是 JSON 对象"), task_id)
             return
         if await self._task_call(sid, task_id, self.service.result(device_id, task_id, result)):
             await self.emit("task_result_ack", {"task_id": task_id, "status": "received"}, to=sid)
@@ -108,23 +136,20 @@ class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     # -- helpers ------------------------------------------------------------------------------------
 
     async def _task_call(self, sid: str, task_id: str, call: Any) -> bool:
+        """Runs a service call about a task; a known error goes back to the device with the task's id."""
         try:
             await call
-        except DevicesError as exc:
-            await self._error(sid, exc.message, exc.error_code, task_id)
-            return False
-        except (LeaseMismatch, InvalidTransition):
-            await self._error(sid, "设备未持有该任务，已拒绝", "TASK_NOT_HELD", task_id)
-            return False
-        except EngineError:
-            await self._error(sid, "服务暂不可用", "SERVICE_UNAVAILABLE", task_id)
+        except Exception as exc:
+            if SOCKET_ERRORS.lookup(type(exc)) is None:
+                raise
+            await self._error(sid, SOCKET_ERRORS.wire(exc), task_id)
             return False
         return True
 
     async def _task_id(self, sid: str, data: Any) -> str | None:
         task_id = data.get("task_id") if isinstance(data, dict) else None
         if not isinstance(task_id, str) or not task_id or len(task_id) > 128:
-            await self._error(sid, "缺少必要参数: task_id", "INVALID_PAYLOAD")
+            await self._error(sid, _invalid("缺少必要参数: task_id"))
             return None
         return task_id
 
@@ -139,16 +164,16 @@ class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def _registered(self, sid: str) -> str | None:
         device_id = await self._device_of(sid)
         if device_id is None:
-            await self._error(sid, "设备未注册", "NOT_REGISTERED")
+            await self._error(sid, NOT_REGISTERED)
         return device_id
 
-    async def _error(self, sid: str | None, message: str, code: str, task_id: str | None = None) -> None:
-        if sid is None:
-            return
-        body: dict[str, Any] = {"message": message, "error_code": code}
-        if task_id is not None:
-            body["task_id"] = task_id
-        await self.emit("error", body, to=sid)
+    async def _error(self, sid: str | None, wire: WireError, task_id: str | None = None) -> None:
+        if sid is not None:
+            await self.emit("error", socket_error(wire, task_id), to=sid)
 
     def _now(self) -> str | None:
         return iso(self.service.now())
+
+
+def _invalid(message: str) -> WireError:
+    return WireError(400, "INVALID_PAYLOAD", message)

@@ -3,7 +3,11 @@
 Tasks are engine jobs of kind `devices.task`: the task_id is the job's external_id, the device holding a task
 is its lease holder, and the lease lasts the task's timeout (so a task that runs too long is requeued or
 failed by the engine's reaper). Pushes to devices follow the engine's announcements on the bus, so a device
-gets its `new_task` from whichever replica it is connected to.
+gets its `new_task` from whichever replica it is connected to; the service says what to send through a
+`DevicePush` and never touches Socket.IO itself.
+
+Presence is the engine's: each device is a node of kind `devices` with the silence window
+`offline_after_seconds`; the "busy" status and task counts are derived from the tasks devices hold.
 """
 
 from __future__ import annotations
@@ -12,20 +16,27 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import socketio
+from typing import Any, Protocol
 
 from agenthub.core.engine import Engine, job_channel
 from agenthub.core.errors import EngineError, InvalidTransition
-from agenthub.core.jobs import Change, Job, JobStatus, KindPolicy, LeaseRef, NewJob
-from agenthub.core.nodes import NodeSighting
-from agenthub.protocols.devices.errors import TASK_NOT_FOUND, DevicesError
-from agenthub.protocols.devices.repository import ONLINE, Device, DevicesRepository
+from agenthub.core.jobs import Change, Job, JobQuery, JobStatus, KindPolicy, LeaseRef, NewJob
+from agenthub.core.nodes import AgentNode, NodeSighting
+from agenthub.protocols.devices.errors import (
+    DeviceBusy,
+    DeviceNotFound,
+    DeviceOffline,
+    NoDeviceAvailable,
+    TaskFinished,
+    TaskNotFound,
+)
+from agenthub.protocols.devices.repository import DevicesRepository, Registration
 from agenthub.protocols.devices.settings import DevicesSettings
 from agenthub.protocols.devices.tasks import (
+    ACTIVE,
+    HELD,
     SEED_STATUS,
     TASK_KIND,
     least_busy,
@@ -42,10 +53,42 @@ NODE_KIND = "devices"
 # Engine events after which the device that held the task must stop working on it.
 STOP_EVENTS = frozenset({"cancelled", "timeout", "timeout_requeued", "expired"})
 WAKE_EVENTS = frozenset({"created", "success", "fail", *STOP_EVENTS})
+ORPHANS_PER_SWEEP = 500
+MAX_HELD = 10_000  # far above any device's limit: "all the tasks a device holds"
 
 
 def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="seconds") if value is not None else None
+
+
+class DevicePush(Protocol):
+    """What the service asks the transport to send; the Socket.IO namespace module implements it."""
+
+    async def send_task(self, device_id: str, payload: dict[str, Any]) -> None:
+        """A `new_task` to the device, wherever it is connected to this server."""
+
+    async def cancel(self, device_id: str, task_id: str | None) -> None:
+        """A `cancel_task`: the device must stop working on the task."""
+
+    async def drop(self, sid: str) -> None:
+        """Closes a connection (nothing happens when it is not connected here)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """A device as the seed shows it: its registration, and its presence as the engine keeps it."""
+
+    registration: Registration
+    last_heartbeat: datetime
+    online: bool
+
+    @property
+    def device_id(self) -> str:
+        return self.registration.device_id
+
+    @property
+    def device_name(self) -> str:
+        return self.registration.device_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +98,11 @@ class Dispatched:
 
 
 class DevicesService:
-    def __init__(self, runtime: Runtime, settings: DevicesSettings, sio: socketio.AsyncServer) -> None:
+    def __init__(self, runtime: Runtime, settings: DevicesSettings, push: DevicePush) -> None:
         self.runtime = runtime
         self.settings = settings
         self.repo = DevicesRepository(runtime.db)
-        self.sio = sio
+        self.push = push
         # Device choice and lease happen under one lock so two dispatches never overfill a device in this
         # process; replicas can overshoot by a task at worst (documented in docs/devices.md).
         self._lock = asyncio.Lock()
@@ -72,14 +115,46 @@ class DevicesService:
     def now(self) -> datetime:
         return self.runtime.clock.now()
 
-    def cutoff(self) -> datetime:
-        return self.now() - timedelta(seconds=self.settings.offline_after_seconds)
-
-    def is_online(self, device: Device) -> bool:
-        return device.status == ONLINE and device.last_heartbeat >= self.cutoff()
-
     def wake(self) -> None:
         self._wake.set()
+
+    # -- presence, from the engine's node rows ------------------------------------------------------
+
+    def _device(self, registration: Registration, node: AgentNode | None) -> Device:
+        # Online: heard from within the node kind's silence window (the engine's rule) and still connected
+        # (a disconnect is final even if a late heartbeat touched the node row meanwhile).
+        online = node is not None and registration.sid is not None and self.engine.is_online(node)
+        last = node.last_seen_at if node is not None else registration.registered_at
+        return Device(registration, last, online)
+
+    async def _devices(self, registrations: list[Registration]) -> list[Device]:
+        nodes = {node.node_id: node for node in await self.engine.nodes(NODE_KIND)}
+        return [self._device(r, nodes.get(r.device_id)) for r in registrations]
+
+    async def devices(self) -> list[Device]:
+        return await self._devices(await self.repo.all())
+
+    async def online_devices(self) -> list[Device]:
+        return [d for d in await self._devices(await self.repo.connected()) if d.online]
+
+    async def device(self, device_id: str) -> Device | None:
+        registration = await self.repo.get(device_id)
+        if registration is None:
+            return None
+        return self._device(registration, await self.engine.node(NODE_KIND, device_id))
+
+    async def held_counts(self) -> dict[str, int]:
+        """How many tasks each device holds (dispatched or running): the "busy" view is derived from it."""
+        counts = await self.engine.count_by(JobQuery(TASK_KIND, statuses=HELD), "leased_by")
+        return {device_id: n for (device_id,), n in counts.items() if device_id is not None}
+
+    async def held_by(self, device_id: str) -> list[Job]:
+        query = JobQuery(TASK_KIND, statuses=HELD, leased_by=device_id, order="oldest")
+        jobs, _total = await self.engine.find(query, limit=MAX_HELD)
+        return jobs
+
+    async def active_tasks(self) -> int:
+        return await self.engine.count(JobQuery(TASK_KIND, statuses=ACTIVE))
 
     # -- HTTP -------------------------------------------------------------------------------------
 
@@ -110,27 +185,27 @@ class DevicesService:
         return Dispatched(job, device)
 
     async def _choose(self, device_id: str | None) -> Device | None:
-        counts = await self.repo.held_counts()
+        counts = await self.held_counts()
         capacity = self.settings.max_concurrent_tasks
         if device_id is not None:
-            device = await self.repo.get(device_id)
+            device = await self.device(device_id)
             if device is None:
-                raise DevicesError(404, "指定设备不存在", "DEVICE_NOT_FOUND")
-            if not self.is_online(device):
-                raise DevicesError(409, "指定设备不在线", "DEVICE_OFFLINE")
+                raise DeviceNotFound(device_id)
+            if not device.online:
+                raise DeviceOffline(device_id)
             if counts.get(device_id, 0) >= capacity:
-                raise DevicesError(409, "指定设备任务已满", "DEVICE_BUSY")
+                raise DeviceBusy(device_id)
             return device
-        online = {d.device_id: d for d in await self.repo.online(self.cutoff())}
+        online = {d.device_id: d for d in await self.online_devices()}
         if not online:
-            raise DevicesError(503, "没有可用设备", "NO_AVAILABLE_DEVICE")
+            raise NoDeviceAvailable()
         chosen = least_busy({d: counts.get(d, 0) for d in online}, capacity=capacity)
         return online[chosen] if chosen is not None else None
 
     async def task(self, task_id: str) -> Job:
         job = await self.runtime.engine.get_by_external_id(TASK_KIND, task_id)
         if job is None:
-            raise DevicesError(404, TASK_NOT_FOUND, "TASK_NOT_FOUND")
+            raise TaskNotFound(task_id)
         return job
 
     async def cancel(self, task_id: str) -> Job:
@@ -138,48 +213,46 @@ class DevicesService:
         try:
             change: Change = await self.engine.cancel(job.id, reason="任务已取消")
         except InvalidTransition as exc:
-            raise DevicesError(409, "任务已结束，无法取消", "TASK_FINISHED") from exc
+            raise TaskFinished(task_id) from exc
         return change.job
 
     # -- devices ----------------------------------------------------------------------------------
 
-    async def register(self, sid: str, data: dict[str, Any]) -> Device:
+    async def register(self, sid: str, data: dict[str, Any]) -> str | None:
+        """Registers the device on this connection; returns its previous connection when that one must be
+        closed (the same device on a new connection: the old one must stop getting its tasks)."""
         device_id = str(data["device_id"])
         info = data.get("device_info") if isinstance(data.get("device_info"), dict) else {}
         assert isinstance(info, dict)
         name = data.get("device_name")
         name = name if isinstance(name, str) and name else f"设备_{device_id[:8]}"
         device_type = str(info.get("type") or "android")[:64]
-        now = self.now()
+        version = str(info.get("app_version") or "") or None
+        await self.engine.node_seen(NodeSighting(kind=NODE_KIND, node_id=device_id, version=version))
         before = await self.repo.register(
-            device_id=device_id, name=name[:255], device_type=device_type, info=info, sid=sid, now=now
+            device_id=device_id, name=name[:255], device_type=device_type, info=info, sid=sid, now=self.now()
         )
         if before is not None and before.sid not in (None, sid):
-            # The same device on a new connection: the old one (if it is ours) must stop getting its tasks.
-            await self.sio.disconnect(before.sid)
-        await self.engine.node_seen(
-            NodeSighting(
-                kind=NODE_KIND, node_id=device_id, version=str(info.get("app_version") or "") or None
-            )
-        )
-        return (await self.repo.get(device_id)) or _never()
+            return before.sid
+        return None
 
-    async def resend_held(self, device_id: str, sid: str) -> None:
-        """After a server restart a device reconnects still holding tasks: it gets them again."""
-        for job in await self.repo.held_by(device_id):
-            await self.sio.emit("new_task", new_task_payload(job), to=sid)
+    async def held_tasks(self, device_id: str) -> list[dict[str, Any]]:
+        """The `new_task` payloads of what the device holds: after a server restart a device reconnects
+        still holding tasks, and gets them again."""
+        return [new_task_payload(job) for job in await self.held_by(device_id)]
 
     async def heartbeat(self, device_id: str, sid: str) -> bool:
-        alive = await self.repo.touch(device_id, sid, self.now())
-        if alive:
-            await self.engine.node_seen(NodeSighting(kind=NODE_KIND, node_id=device_id))
-        return alive
+        """A heartbeat from the device's connection; False when that connection is no longer its own."""
+        if not await self.repo.is_connected_on(device_id, sid):
+            return False
+        await self.engine.node_seen(NodeSighting(kind=NODE_KIND, node_id=device_id))
+        return True
 
     async def disconnected(self, device_id: str, sid: str) -> None:
-        if not await self.repo.disconnected(device_id, sid):
+        if not await self.repo.detach(device_id, sid):
             return  # it already reconnected elsewhere: its tasks stay with it
         await self.engine.node_gone(NODE_KIND, device_id)
-        await self._release_all(await self.repo.held_by(device_id), "设备断开连接")
+        await self._release_all(await self.held_by(device_id), "设备断开连接")
 
     async def progress(self, device_id: str, task_id: str, percent: int, message: str | None) -> Job:
         job = await self.task(task_id)
@@ -214,16 +287,18 @@ class DevicesService:
         """Gives waiting tasks to devices with room; returns how many were dispatched."""
         capacity = self.settings.max_concurrent_tasks
         dispatched = 0
-        if not await self.repo.pending(self.now(), limit=1):
+        due = JobQuery(TASK_KIND, statuses=(JobStatus.PENDING,), due_at=self.now(), order="queue")
+        if not await self.engine.count(due):
             return 0  # the common case: nothing waits, so no lock and no device queries
         async with self._lock:
-            online = {d.device_id for d in await self.repo.online(self.cutoff())}
+            online = {d.device_id for d in await self.online_devices()}
             if not online:
                 return 0
-            counts = await self.repo.held_counts()
+            counts = await self.held_counts()
             loads = {d: counts.get(d, 0) for d in online}
             free = sum(max(0, capacity - n) for n in loads.values())
-            for job in await self.repo.pending(self.now(), limit=max(free, 1) * 4):
+            waiting, _total = await self.engine.find(replace(due, due_at=self.now()), limit=max(free, 1) * 4)
+            for job in waiting:
                 device_id = self._place(job, loads, capacity)
                 if device_id is None:
                     continue
@@ -243,13 +318,18 @@ class DevicesService:
         return least_busy(loads, capacity=capacity)
 
     async def sweep(self) -> None:
-        """Devices silent for too long go offline; tasks held by offline or unknown devices go back."""
-        cutoff = self.cutoff()
-        for device in await self.repo.mark_silent_offline(cutoff):
-            await self.engine.node_gone(NODE_KIND, device.device_id)
-            if device.sid is not None:
-                await self.sio.disconnect(device.sid)  # a no-op when it is connected to another replica
-        orphans = await self.repo.orphaned(cutoff)
+        """Connections of devices the engine no longer counts as online are closed; tasks held by offline or
+        unknown devices go back to the queue."""
+        live: list[str] = []
+        for device in await self._devices(await self.repo.connected()):
+            if device.online:
+                live.append(device.device_id)
+            elif device.registration.sid is not None:
+                # Silent past the window. Closing is a no-op when it is connected to another replica (which
+                # closes it on its own sweep); a heartbeat that still arrives there brings it back online.
+                await self.push.drop(device.registration.sid)
+        query = JobQuery(TASK_KIND, statuses=HELD, not_leased_by=tuple(live), order="oldest")
+        orphans, _total = await self.engine.find(query, limit=ORPHANS_PER_SWEEP)
         await self._release_all(orphans, "设备离线")
 
     async def _release_all(self, held: list[Job], reason: str) -> None:
@@ -280,35 +360,31 @@ class DevicesService:
         if event == "leased":
             job = await self.runtime.engine.get(int(message["job_id"]))
             if job.status is JobStatus.LEASED and job.leased_by == node_id:
-                await self.sio.emit("new_task", new_task_payload(job), room=node_id)
+                await self.push.send_task(node_id, new_task_payload(job))
         elif event in STOP_EVENTS:
-            payload = {"type": "cancel_task", "task_id": message.get("external_id")}
-            await self.sio.emit("cancel_task", payload, room=node_id)
+            await self.push.cancel(node_id, message.get("external_id"))
 
     # -- views ------------------------------------------------------------------------------------
 
     async def device_views(self) -> list[dict[str, Any]]:
-        counts = await self.repo.held_counts()
-        return [self.device_view(d, counts.get(d.device_id, 0)) for d in await self.repo.all()]
+        counts = await self.held_counts()
+        return [self.device_view(d, counts.get(d.device_id, 0)) for d in await self.devices()]
 
     def device_view(self, device: Device, task_count: int) -> dict[str, Any]:
         capacity = self.settings.max_concurrent_tasks
-        status = seed_device_status(online=self.is_online(device), task_count=task_count, capacity=capacity)
+        status = seed_device_status(online=device.online, task_count=task_count, capacity=capacity)
+        registration = device.registration
         return {
-            "device_id": device.device_id,
-            "device_name": device.device_name,
-            "device_type": device.device_type,
+            "device_id": registration.device_id,
+            "device_name": registration.device_name,
+            "device_type": registration.device_type,
             "status": status,
             "last_heartbeat": iso(device.last_heartbeat),
             "task_count": task_count,
             "max_concurrent_tasks": capacity,
-            "device_info": device.device_info,
-            "connection_info": {"sid": device.sid, "registered_at": iso(device.registered_at)},
+            "device_info": registration.device_info,
+            "connection_info": {"sid": registration.sid, "registered_at": iso(registration.registered_at)},
         }
-
-
-def _never() -> Device:
-    raise RuntimeError("device vanished right after registering")
 
 
 def new_task_payload(job: Job) -> dict[str, Any]:

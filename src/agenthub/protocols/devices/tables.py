@@ -1,8 +1,7 @@
-"""The device registry: who is connected where, and when each device was last heard from.
+"""The device registry: what each device told us when it registered, and its current Socket.IO connection.
 
-The engine's `agent_nodes` row is kept too (for the console), but its presence sweep uses one silence window
-for every protocol; the seed's own rule (offline after 300 s without a heartbeat, or on disconnect) and the
-Socket.IO session id live here.
+When a device was last heard from, and so whether it is online, is the engine's node row (kind `devices`,
+silence window `offline_after_seconds`); nothing here keeps a second clock.
 """
 
 from __future__ import annotations
@@ -19,11 +18,8 @@ devices = sa.Table(
     sa.Column("device_name", sa.String(255), nullable=False),
     sa.Column("device_type", sa.String(64), nullable=False),
     sa.Column("device_info", JsonType, nullable=True),
-    sa.Column("status", sa.String(16), nullable=False),
     sa.Column("sid", sa.String(64), nullable=True),
     sa.Column("registered_at", UtcDateTime, nullable=False),
-    sa.Column("last_heartbeat", UtcDateTime, nullable=False),
-    sa.Index("ix_devices_devices_status", "status", "last_heartbeat"),
 )
 
 DEVICES_TABLES = (devices,)

@@ -23,6 +23,9 @@ SEED_STATUS = {
     JobStatus.EXPIRED: "failed",
     JobStatus.CANCELLED: "cancelled",
 }
+# A task a device holds: it counts against the device's limit and goes back to the queue if the device goes.
+HELD = (JobStatus.LEASED, JobStatus.RUNNING)
+ACTIVE = (JobStatus.PENDING, *HELD)
 ENGINE_STATUSES = {
     "pending": (JobStatus.PENDING,),
     "dispatched": (JobStatus.LEASED,),

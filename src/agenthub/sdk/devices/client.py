@@ -1,5 +1,6 @@
 """DeviceClient: registers (and re-registers after every reconnect), heartbeats, runs one handler per task
-type, reports progress and results, and turns the server's cancel_task into asyncio cancellation."""
+type, reports progress and results, and turns the server's cancel_task into asyncio cancellation (and so an
+`error` saying the device no longer holds a task it is working on: a cancel_task that never arrived)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from typing import Any
 import socketio
 
 log = logging.getLogger(__name__)
+
+# Error codes meaning the task is no longer this device's: whatever the handler still does is wasted.
+LOST_TASK = frozenset({"TASK_NOT_HELD", "TASK_NOT_FOUND"})
 
 
 @dataclass
@@ -142,6 +146,8 @@ class DeviceClient:
             self.errors.append(data)
             if self.on_error is not None:
                 self.on_error(data)
+            if data.get("error_code") in LOST_TASK:
+                await self._on_cancel_task(data)
         log.warning("device %s: server error %s", self.device_id, data)
 
     async def _on_new_task(self, data: Any = None) -> None:
