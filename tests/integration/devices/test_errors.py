@@ -12,6 +12,7 @@ from agenthub.core.errors import (
     Conflict,
     EngineError,
     InvalidTransition,
+    InvalidValue,
     JobNotFound,
     LeaseMismatch,
     StorageUnavailable,
@@ -33,6 +34,7 @@ EXPECTED: dict[type[EngineError], tuple[EngineError, int, str, str]] = {
     ),
     Conflict: (Conflict("duplicate"), 409, "CONFLICT", "CONFLICT"),
     StorageUnavailable: (StorageUnavailable("down"), 503, "SERVICE_UNAVAILABLE", "SERVICE_UNAVAILABLE"),
+    InvalidValue: (InvalidValue("integer out of range"), 400, "INVALID_PARAMS", "INVALID_PARAMS"),
 }
 
 

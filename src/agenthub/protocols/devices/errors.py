@@ -22,7 +22,14 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
-from agenthub.core.errors import Conflict, InvalidTransition, JobNotFound, LeaseMismatch, StorageUnavailable
+from agenthub.core.errors import (
+    Conflict,
+    InvalidTransition,
+    InvalidValue,
+    JobNotFound,
+    LeaseMismatch,
+    StorageUnavailable,
+)
 from agenthub.protocols.devices.tasks import TaskDataError
 from agenthub.server.errors import ErrorEntry, ErrorFormat, Validation, WireError
 
@@ -84,6 +91,7 @@ TABLE: dict[type[BaseException], ErrorEntry] = {
     InvalidTransition: WireError(409, "INVALID_TASK_STATE", "任务状态不允许该操作"),
     Conflict: WireError(409, "CONFLICT", "数据冲突，请重试"),
     StorageUnavailable: SERVICE_UNAVAILABLE,
+    InvalidValue: lambda exc: WireError(400, "INVALID_PARAMS", f"参数错误: {exc}"),
     # the protocol's own
     TaskNotFound: TASK_NOT_FOUND,
     TaskFinished: WireError(409, "TASK_FINISHED", "任务已结束，无法取消"),
