@@ -19,7 +19,7 @@ from agenthub.protocols.oas.security import Agent
 from agenthub.protocols.oas.service import OasJobs
 from agenthub.protocols.oas.settings import OasSettings
 from agenthub.protocols.oas.user_logs_store import UserLogsStore
-from agenthub.protocols.oas.users_service import OasUsers
+from agenthub.protocols.oas.user_service import UserService
 from agenthub.protocols.oas.users_store import UsersStore
 from agenthub.server.runtime import Runtime
 
@@ -34,7 +34,7 @@ class OasContext:
         self.users = UsersStore(runtime.db)
         self.user_logs = UserLogsStore(runtime.db)
         self.duiyi = DuiyiAnswersStore(runtime.db)
-        self.accounts = OasUsers(self.users, clock=runtime.clock)
+        self.user_service = UserService(self.users, clock=runtime.clock)
         self.scans = ScanService(runtime, self.users, settings.scan)
         self.scheduler = OasScheduler(runtime, self.users, self.duiyi)
         self.notifier = MiaoNotifier(settings=settings, users=self.users, clock=runtime.clock)

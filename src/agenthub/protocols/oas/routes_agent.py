@@ -132,7 +132,7 @@ async def fail(lease: FailCall, oas: Oas) -> Response:
 
 @router.get("/users/{user_id}/full-config")
 async def full_config(user_id: int, agent: CurrentAgent, oas: Oas) -> dict[str, Any]:
-    user = await oas.accounts.own(user_id=user_id, manager_id=agent.manager_id)
+    user = await oas.user_service.own(user_id=user_id, manager_id=agent.manager_id)
     config = await oas.full_config(user)
     # The seed wraps the config in "data"; the original client reads the keys at the top level.
     return {"data": config, **config}
@@ -143,13 +143,15 @@ async def game_profile(user_id: int, body: GameProfileIn, agent: CurrentAgent, o
     values = body.model_dump(exclude_none=True)
     if not values:
         raise OasError(400, NOTHING_TO_UPDATE)
-    await oas.accounts.update(user_id=user_id, manager_id=agent.manager_id, **values)
+    await oas.user_service.update(user_id=user_id, manager_id=agent.manager_id, **values)
     return Response(status_code=200)
 
 
 @router.put("/users/{user_id}/explore-progress")
 async def explore_progress(user_id: int, body: ExploreProgressIn, agent: CurrentAgent, oas: Oas) -> Response:
-    await oas.accounts.update(user_id=user_id, manager_id=agent.manager_id, explore_progress=body.progress)
+    await oas.user_service.update(
+        user_id=user_id, manager_id=agent.manager_id, explore_progress=body.progress
+    )
     return Response(status_code=200)
 
 
@@ -157,7 +159,7 @@ async def explore_progress(user_id: int, body: ExploreProgressIn, agent: Current
 async def logs(user_id: int, body: LogsIn, agent: CurrentAgent, oas: Oas) -> Response:
     if len(body.logs) > oas.settings.max_logs_per_request:
         raise OasError(400, f"单次最多上报 {oas.settings.max_logs_per_request} 条日志")
-    await oas.accounts.own(user_id=user_id, manager_id=agent.manager_id)
+    await oas.user_service.own(user_id=user_id, manager_id=agent.manager_id)
     now = oas.now()
     entries = [
         {"type": e.type, "level": e.level.upper(), "message": e.message, "ts": as_utc(e.ts) or now}

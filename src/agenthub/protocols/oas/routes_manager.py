@@ -87,7 +87,7 @@ async def user_logs(
     page_size: int = PageSize,
     level: str | None = None,
 ) -> dict[str, Any]:
-    await oas.accounts.own(user_id=user_id, manager_id=manager.subject_id)
+    await oas.user_service.own(user_id=user_id, manager_id=manager.subject_id)
     items, total = await oas.user_logs.logs(
         user_id=user_id, limit=page_size, offset=(page - 1) * page_size, level=level
     )
@@ -99,7 +99,7 @@ async def create_job(body: JobCreateIn, manager: CurrentManager, oas: Oas) -> JS
     template = TEMPLATES.get(body.task_type)
     if template is None:
         raise OasError(400, f"不支持的任务类型: {body.task_type}")
-    await oas.accounts.own(user_id=body.user_id, manager_id=manager.subject_id)
+    await oas.user_service.own(user_id=body.user_id, manager_id=manager.subject_id)
     payload = {"user_id": body.user_id, "source": "manager", **(body.payload or {})}
     job = await oas.jobs.submit(
         task_job(

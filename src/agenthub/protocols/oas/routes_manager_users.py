@@ -44,13 +44,13 @@ async def overview(manager: CurrentManager, oas: Oas) -> dict[str, Any]:
 
 @router.get("/users/{user_id}")
 async def user(user_id: int, manager: CurrentManager, oas: Oas) -> dict[str, Any]:
-    found = await oas.accounts.own(user_id=user_id, manager_id=manager.subject_id)
+    found = await oas.user_service.own(user_id=user_id, manager_id=manager.subject_id)
     return {"data": user_detail(found)}
 
 
 @router.patch("/users/{user_id}/lifecycle")
 async def lifecycle(user_id: int, body: UserLifecycleIn, manager: CurrentManager, oas: Oas) -> dict[str, Any]:
-    found = await oas.accounts.own(user_id=user_id, manager_id=manager.subject_id)
+    found = await oas.user_service.own(user_id=user_id, manager_id=manager.subject_id)
     values: dict[str, Any] = body.model_dump(include={"status", "archive_status"}, exclude_none=True)
     expires_at = as_utc(body.expires_at) if body.expires_at is not None else found.expires_at
     if body.extend_days is not None:
@@ -59,7 +59,7 @@ async def lifecycle(user_id: int, body: UserLifecycleIn, manager: CurrentManager
         values["expires_at"] = expires_at
     if not values:
         raise OasError(400, NOTHING_TO_UPDATE)
-    updated = await oas.accounts.update(user_id=user_id, manager_id=manager.subject_id, **values)
+    updated = await oas.user_service.update(user_id=user_id, manager_id=manager.subject_id, **values)
     return {"data": user_detail(updated)}
 
 
@@ -72,8 +72,8 @@ async def delete_user(user_id: int, manager: CurrentManager, oas: Oas) -> dict[s
 
 @router.put("/users/{user_id}/settings")
 async def settings(user_id: int, body: UserSettingsIn, manager: CurrentManager, oas: Oas) -> dict[str, Any]:
-    found = await oas.accounts.own(user_id=user_id, manager_id=manager.subject_id)
-    updated = await oas.accounts.update(
+    found = await oas.user_service.own(user_id=user_id, manager_id=manager.subject_id)
+    updated = await oas.user_service.update(
         user_id=user_id, manager_id=manager.subject_id, **config_values(found, body)
     )
     return {"data": user_detail(updated)}
@@ -81,13 +81,13 @@ async def settings(user_id: int, body: UserSettingsIn, manager: CurrentManager, 
 
 @router.get("/users/{user_id}/tasks")
 async def tasks(user_id: int, manager: CurrentManager, oas: Oas) -> dict[str, Any]:
-    found = await oas.accounts.own(user_id=user_id, manager_id=manager.subject_id)
+    found = await oas.user_service.own(user_id=user_id, manager_id=manager.subject_id)
     return {"data": tasks_view(found)}
 
 
 @router.put("/users/{user_id}/tasks")
 async def put_tasks(user_id: int, body: TasksIn, manager: CurrentManager, oas: Oas) -> dict[str, Any]:
-    user = await oas.accounts.write_tasks(
+    user = await oas.user_service.write_tasks(
         user_id=user_id,
         task_config=body.task_config,
         expected_version=body.version,
@@ -98,7 +98,7 @@ async def put_tasks(user_id: int, body: TasksIn, manager: CurrentManager, oas: O
 
 @router.get("/users/{user_id}/assets")
 async def assets(user_id: int, manager: CurrentManager, oas: Oas) -> dict[str, Any]:
-    found = await oas.accounts.own(user_id=user_id, manager_id=manager.subject_id)
+    found = await oas.user_service.own(user_id=user_id, manager_id=manager.subject_id)
     return {
         "data": {
             "user_id": found.id,

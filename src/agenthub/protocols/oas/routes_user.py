@@ -22,25 +22,25 @@ router = APIRouter(prefix="/api/v1/user/me")
 
 @router.get("/profile")
 async def profile(me: CurrentUser, oas: Oas) -> dict[str, Any]:
-    return {"data": user_detail(await oas.accounts.own(user_id=me.subject_id))}
+    return {"data": user_detail(await oas.user_service.own(user_id=me.subject_id))}
 
 
 @router.put("/profile")
 async def put_profile(body: ProfileIn, me: CurrentUser, oas: Oas) -> dict[str, Any]:
-    user = await oas.accounts.own(user_id=me.subject_id)
+    user = await oas.user_service.own(user_id=me.subject_id)
     return {
-        "data": user_detail(await oas.accounts.update(user_id=me.subject_id, **config_values(user, body)))
+        "data": user_detail(await oas.user_service.update(user_id=me.subject_id, **config_values(user, body)))
     }
 
 
 @router.get("/tasks")
 async def tasks(me: CurrentUser, oas: Oas) -> dict[str, Any]:
-    return {"data": tasks_view(await oas.accounts.own(user_id=me.subject_id))}
+    return {"data": tasks_view(await oas.user_service.own(user_id=me.subject_id))}
 
 
 @router.put("/tasks")
 async def put_tasks(body: TasksIn, me: CurrentUser, oas: Oas) -> dict[str, Any]:
-    user = await oas.accounts.write_tasks(
+    user = await oas.user_service.write_tasks(
         user_id=me.subject_id, task_config=body.task_config, expected_version=body.version
     )
     return {"data": tasks_view(user)}
@@ -48,14 +48,14 @@ async def put_tasks(body: TasksIn, me: CurrentUser, oas: Oas) -> dict[str, Any]:
 
 @router.get("/lineup")
 async def lineup(me: CurrentUser, oas: Oas) -> dict[str, Any]:
-    user = await oas.accounts.own(user_id=me.subject_id)
+    user = await oas.user_service.own(user_id=me.subject_id)
     return {"data": {"lineup_config": user.lineup_config}}
 
 
 @router.put("/lineup")
 async def put_lineup(body: LineupIn, me: CurrentUser, oas: Oas) -> dict[str, Any]:
-    user = await oas.accounts.own(user_id=me.subject_id)
-    updated = await oas.accounts.update(
+    user = await oas.user_service.own(user_id=me.subject_id)
+    updated = await oas.user_service.update(
         user_id=me.subject_id, lineup_config=checked_lineup(user, body.lineup_config)
     )
     return {"data": {"lineup_config": updated.lineup_config}}
@@ -65,7 +65,7 @@ async def put_lineup(body: LineupIn, me: CurrentUser, oas: Oas) -> dict[str, Any
 async def logs(
     me: CurrentUser, oas: Oas, page: int = Page, page_size: int = PageSize, level: str | None = None
 ) -> dict[str, Any]:
-    await oas.accounts.own(user_id=me.subject_id)
+    await oas.user_service.own(user_id=me.subject_id)
     items, total = await oas.user_logs.logs(
         user_id=me.subject_id, limit=page_size, offset=(page - 1) * page_size, level=level
     )
@@ -74,7 +74,7 @@ async def logs(
 
 @router.get("/assets")
 async def assets(me: CurrentUser, oas: Oas) -> dict[str, Any]:
-    user = await oas.accounts.own(user_id=me.subject_id)
+    user = await oas.user_service.own(user_id=me.subject_id)
     return {
         "data": {
             "assets": user.assets,
@@ -87,12 +87,12 @@ async def assets(me: CurrentUser, oas: Oas) -> dict[str, Any]:
 
 @router.get("/notify")
 async def notify(me: CurrentUser, oas: Oas) -> dict[str, Any]:
-    user = await oas.accounts.own(user_id=me.subject_id)
+    user = await oas.user_service.own(user_id=me.subject_id)
     return {"data": {"notify_config": user.notify_config}}
 
 
 @router.put("/notify")
 async def put_notify(body: NotifyConfigIn, me: CurrentUser, oas: Oas) -> dict[str, Any]:
-    user = await oas.accounts.own(user_id=me.subject_id)
-    updated = await oas.accounts.update(user_id=me.subject_id, notify_config=checked_notify(user, body))
+    user = await oas.user_service.own(user_id=me.subject_id)
+    updated = await oas.user_service.update(user_id=me.subject_id, notify_config=checked_notify(user, body))
     return {"data": {"notify_config": updated.notify_config}}

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 
 from agenthub.auth import TokenError, TokenExpired, decode_token, issue_token
@@ -137,6 +137,14 @@ def same_node(agent: Agent, node_id: str) -> Agent:
     if agent.node_id != node_id:
         raise OasError(403, "node_id 与令牌不匹配")
     return agent
+
+
+def _node_in_query(agent: CurrentAgent, node_id: str = Query(min_length=3, max_length=128)) -> Agent:
+    return same_node(agent, node_id)
+
+
+# An agent's GET that names its node in the query (`?node_id=`), checked against the token.
+AgentOfNode = Annotated[Agent, Depends(_node_in_query)]
 
 
 def _dependency(build: Callable[..., Any], params: dict[str, Any]) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from agenthub.protocols.oas.context import Oas
 from agenthub.protocols.oas.routes_agent import active_manager
@@ -17,14 +17,7 @@ from agenthub.protocols.oas.scan.schemas import (
     ScanPhaseIn,
     ScanPollIn,
 )
-from agenthub.protocols.oas.security import (
-    AgentCall,
-    AgentLease,
-    CurrentAgent,
-    agent_call,
-    agent_lease,
-    same_node,
-)
+from agenthub.protocols.oas.security import AgentCall, AgentLease, AgentOfNode, agent_call, agent_lease
 from agenthub.protocols.oas.wire import fmt_time
 
 OK = {"data": {"message": "ok"}}
@@ -89,11 +82,8 @@ async def phase(lease: PhaseLease, scans: Scans) -> dict[str, Any]:
 
 
 @router.get("/{scan_id}/choice")
-async def choice(
-    scan_id: int, agent: CurrentAgent, scans: Scans, node_id: str = Query(min_length=3, max_length=128)
-) -> dict[str, Any]:
-    same_node(agent, node_id)
-    return {"data": await scans.choice(manager_id=agent.manager_id, job_id=scan_id, node_id=node_id)}
+async def choice(scan_id: int, agent: AgentOfNode, scans: Scans) -> dict[str, Any]:
+    return {"data": await scans.choice(manager_id=agent.manager_id, job_id=scan_id, node_id=agent.node_id)}
 
 
 @router.post("/{scan_id}/heartbeat")

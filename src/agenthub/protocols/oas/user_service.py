@@ -12,7 +12,7 @@ from agenthub.protocols.oas.task_config import apply_update
 from agenthub.protocols.oas.users_store import UsersStore
 
 
-class OasUsers:
+class UserService:
     def __init__(self, users: UsersStore, *, clock: Clock) -> None:
         self.users = users
         self.clock = clock
