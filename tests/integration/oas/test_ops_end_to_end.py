@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from agenthub.cli.main import build_parser
+from agenthub.core.clock import ManualClock
 from agenthub.protocols.oas.agent_command import run_agent
 from agenthub.protocols.oas.schedule_rules import BEIJING
 from agenthub.protocols.oas.spec import SPEC as OAS
-from agenthub.sdk.oas import JobPoller, LocalAccount, OasAgentClient
+from agenthub.sdk.oas import JobPoller, LocalAccount, OasAgentClient, TaskOutcome, TaskRun
 from agenthub.sdk.oas.simulate import simulated_handler
 from agenthub.server.runtime import Runtime
 from tests.integration.oas.conftest import OasWorld, parse_time
@@ -113,23 +114,68 @@ async def test_poller_heartbeats_while_handler_runs_and_stops_cleanly(
     manager = await world.manager()
     await configure_user(world, manager)
     [job] = await oas.scheduler.step()
+    started, beaten = asyncio.Event(), asyncio.Event()
+
+    async def handler(run: TaskRun) -> TaskOutcome:
+        started.set()
+        await beaten.wait()  # runs until a heartbeat went through, then fails (retryable)
+        return TaskOutcome(False, "simulated failure: signin", "LOCAL_BATCH_FAILED")
+
     async with client_for(world, manager) as client:
-        poller = JobPoller(
-            client,
-            handlers={"signin": simulated_handler(duration=0.35, success_ratio=0.0)},
-            heartbeat_interval=0.1,
-            poll_interval=0.05,
-        )
+        heartbeat = client.heartbeat
+
+        async def counted_heartbeat(job_id: int, **fields: Any) -> None:
+            await heartbeat(job_id, **fields)
+            beaten.set()
+
+        client.heartbeat = counted_heartbeat  # type: ignore[method-assign]
+        poller = JobPoller(client, handlers={"signin": handler}, heartbeat_interval=0.05, poll_interval=0.05)
         async with poller:
-            for _ in range(100):
-                if poller.processed:
-                    break
-                await asyncio.sleep(0.05)
+            await asyncio.wait_for(started.wait(), timeout=10)
+        # Leaving the block stops polling while the handler still runs (concurrency 1: no poll while busy)
+        # and waits for its report, so the job was leased exactly once.
+        assert poller.processed == 1
     view = await world.job_view(manager, job.id)
     assert view["Status"] == "pending" and view["Attempts"] == 1  # a retryable failure goes back
     r = await world.http.get(f"/api/v1/manager/jobs/{job.id}/events", headers=manager["headers"])
     kinds = [e["event_type"] for e in r.json()["data"]["items"]]
     assert kinds[:3] == ["created", "leased", "start"] and "heartbeat" in kinds and kinds[-1] == "fail"
+
+
+async def test_poller_cancels_a_handler_whose_lease_is_lost_and_reports_nothing(
+    world: OasWorld, runtime: Runtime, clock: ManualClock
+) -> None:
+    oas = OAS.state_of(runtime)
+    manager = await world.manager()
+    await configure_user(world, manager)
+    [job] = await oas.scheduler.step()
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def handler(run: TaskRun) -> TaskOutcome:
+        started.set()
+        try:
+            await asyncio.Event().wait()  # works until told to stop
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return TaskOutcome(True, "never")
+
+    async with client_for(world, manager) as client:
+        poller = JobPoller(client, handlers={"signin": handler}, heartbeat_interval=0.05, lease_seconds=30)
+        running = asyncio.create_task(poller.run_once())
+        await asyncio.wait_for(started.wait(), timeout=10)
+        clock.advance(31)  # the lease ran out; another node takes the job
+        other = await world.agent(manager, node_id="OTHER-NODE-0002")
+        assert [j["ID"] for j in (await world.poll(other, limit=1))["jobs"]] == [job.id]
+        assert await asyncio.wait_for(running, timeout=10) == 1
+    assert cancelled.is_set() and poller.processed == 1
+    held = await runtime.engine.get(job.id)
+    assert held.status.value == "leased" and held.leased_by == "OTHER-NODE-0002"
+    events = await runtime.engine.events(job.id)
+    assert not [e for e in events if e.type in ("success", "fail")]
+    # What the first node did: leased, started, kept the lease, then lost it to the clock; nothing after.
+    first = {e.type for e in events if e.node_id == "SIM-NODE-0001"}
+    assert first <= {"leased", "start", "heartbeat", "timeout_requeued"}
 
 
 async def test_slow_or_broken_miao_never_slows_or_fails_the_report(world: OasWorld, runtime: Runtime) -> None:

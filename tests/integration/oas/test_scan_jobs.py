@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from agenthub.core.clock import ManualClock
 from agenthub.protocols.oas.scan.settings import ScanSettings
 from agenthub.protocols.oas.settings import OasSettings
 from agenthub.protocols.oas.spec import SPEC as OAS
-from agenthub.sdk.oas import OasAgentClient, ScanOutcome, ScanPoller
+from agenthub.sdk.oas import OasAgentClient, ScanJob, ScanOutcome, ScanPoller, ScanSteps
 from agenthub.server.runtime import Runtime
 from tests.integration.oas.conftest import Agent, OasWorld, parse_time
 from tests.integration.oas.scan_support import ScanUser, agent_call, eventually, scan_poll, scan_user
@@ -340,3 +341,37 @@ async def test_sdk_scan_poller_stops_when_the_user_cancels(world: OasWorld, oas_
         await eventually(waiting_for_system)
         await user.post("cancel", scan_job_id=scan_id)
         assert await run is ScanOutcome.CANCELLED
+
+
+async def test_sdk_scan_poller_stops_a_step_when_a_heartbeat_finds_the_lease_gone(
+    world: OasWorld, oas_url: str, runtime: Runtime, clock: ManualClock
+) -> None:
+    _, _, user = await setup(world)
+    scan_id = await user.create()
+    launching, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def launch(_job: ScanJob) -> None:
+        launching.set()
+        try:
+            await asyncio.Event().wait()  # a game that takes forever to start
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    async with OasAgentClient(oas_url, username="mgr1", password="secret123", node_id="SDK-NODE-1") as client:
+        # The choice watcher stays quiet (a long interval): only the heartbeat can notice the lost lease.
+        poller = ScanPoller(
+            client,
+            steps=ScanSteps(launch=launch),
+            choice_interval=600,
+            heartbeat_interval=0.05,
+            lease_seconds=30,
+        )
+        [job] = await client.scan_poll(lease_seconds=30)
+        run = asyncio.create_task(poller.run_job(job))
+        await asyncio.wait_for(launching.wait(), timeout=10)
+        clock.advance(31)  # the lease ran out (the user is still within user_gone_seconds)
+        assert await asyncio.wait_for(run, timeout=10) is ScanOutcome.LOST
+    assert cancelled.is_set()
+    events = await runtime.engine.events(scan_id)
+    assert not [e for e in events if e.type in ("success", "fail", "cancel", "cancelled")]

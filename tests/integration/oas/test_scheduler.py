@@ -9,6 +9,7 @@ from typing import Any
 from agenthub.core.clock import ManualClock
 from agenthub.core.jobs import JobQuery
 from agenthub.protocols.oas.schedule_rules import BEIJING
+from agenthub.protocols.oas.service import TASK_KIND
 from agenthub.protocols.oas.spec import SPEC as OAS
 from agenthub.server.runner import started
 from agenthub.server.runtime import Runtime
@@ -174,7 +175,7 @@ async def test_two_servers_on_one_postgres_create_one_job_per_slot(
             started(two, [OAS]),
         ):
             first, second = OAS.state_of(one), OAS.state_of(two)
-            manager = await first.repo.create_manager(
+            manager = await first.managers.create_manager(
                 username="mgr1",
                 password_hash="x",
                 alias="",
@@ -182,7 +183,7 @@ async def test_two_servers_on_one_postgres_create_one_job_per_slot(
                 now=clock.now(),
             )
             users = [
-                await first.repo.create_user(
+                await first.users.create_user(
                     manager_id=manager.id,
                     user_type="daily",
                     login_id=None,
@@ -195,7 +196,7 @@ async def test_two_servers_on_one_postgres_create_one_job_per_slot(
             ]
             for _ in range(3):
                 await asyncio.gather(first.scheduler.step(), second.scheduler.step())
-            jobs, total = await one.engine.find(JobQuery(kind="oas.task"), limit=1000)
+            jobs, total = await one.engine.find(JobQuery(kind=TASK_KIND), limit=1000)
             enabled = [
                 n for n, s in (await first.full_config(users[0]))["task_config"].items() if s["enabled"]
             ]

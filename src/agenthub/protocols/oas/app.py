@@ -41,5 +41,5 @@ def create_app(oas: OasContext) -> ASGIApp:
         routes_manager_ops,
         routes_user,
     ):
-        app.include_router(module.router())
+        app.include_router(module.router)
     return BodySizeLimit(app, max_bytes=oas.settings.max_body_bytes, too_large=errors.too_large)

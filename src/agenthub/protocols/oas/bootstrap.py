@@ -7,7 +7,7 @@ import secrets
 
 from agenthub.auth import hash_password
 from agenthub.core.errors import Conflict
-from agenthub.protocols.oas.repository import OasRepository
+from agenthub.protocols.oas.managers_store import ManagersStore
 from agenthub.protocols.oas.settings import OasSettings
 from agenthub.server.runtime import ConfigurationError, Runtime
 
@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 async def ensure_super_admin(runtime: Runtime, settings: OasSettings) -> None:
-    repo = OasRepository(runtime.db)
+    repo = ManagersStore(runtime.db)
     if await repo.super_admin_count() > 0:
         return
     username = settings.super_username or "admin"

@@ -16,10 +16,10 @@ import httpx
 
 from agenthub.core.clock import Clock
 from agenthub.core.jobs import Change
-from agenthub.protocols.oas.repository import OasRepository
 from agenthub.protocols.oas.service import TASK_KIND
 from agenthub.protocols.oas.settings import OasSettings
 from agenthub.protocols.oas.templates import TEMPLATES
+from agenthub.protocols.oas.users_store import UsersStore
 
 log = logging.getLogger(__name__)
 
@@ -59,17 +59,17 @@ def message_text(*, login_id: str, role: str, task: str, success: bool, details:
 
 
 class MiaoNotifier:
-    def __init__(self, *, settings: OasSettings, repo: OasRepository, clock: Clock) -> None:
+    def __init__(self, *, settings: OasSettings, users: UsersStore, clock: Clock) -> None:
         self.base_url = settings.miao_base_url.rstrip("/")
         self.timeout = settings.miao_timeout_seconds
         self.min_interval = timedelta(seconds=settings.miao_min_interval_seconds)
-        self.repo = repo
+        self.users = users
         self.clock = clock
         self._last_sent: dict[str, datetime] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def on_report(self, change: Change) -> None:
-        """A report listener: starts the notification and returns at once."""
+        """Runs after a report commits (OasJobs' `after_report`): starts the notification, returns at once."""
         event = change.event
         if change.job.kind != TASK_KIND or event is None or event.type not in ("success", "fail"):
             return
@@ -92,7 +92,7 @@ class MiaoNotifier:
         job = change.job
         if job.subject_id is None:
             return
-        user = await self.repo.user(user_id=job.subject_id)
+        user = await self.users.user(user_id=job.subject_id)
         if user is None:
             return
         config = user.notify_config

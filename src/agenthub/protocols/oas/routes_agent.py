@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
 
 from agenthub.auth import verify_password
-from agenthub.protocols.oas.context import Oas
-from agenthub.protocols.oas.errors import USER_NOT_FOUND, OasError
+from agenthub.protocols.oas.context import Oas, OasContext
+from agenthub.protocols.oas.errors import NOTHING_TO_UPDATE, OasError
+from agenthub.protocols.oas.records import Manager
 from agenthub.protocols.oas.schemas import (
     AgentLoginIn,
     CompleteIn,
@@ -20,149 +21,151 @@ from agenthub.protocols.oas.schemas import (
     LogsIn,
     PollJobsIn,
 )
-from agenthub.protocols.oas.security import CurrentAgent, Principal, issue, same_node
+from agenthub.protocols.oas.security import (
+    AgentCall,
+    AgentLease,
+    CurrentAgent,
+    Principal,
+    agent_call,
+    agent_lease,
+    issue,
+)
 from agenthub.protocols.oas.wire import as_utc, fmt_time, job_to_wire
 
 BAD_CREDENTIALS = "账号或密码错误"
 MANAGER_INACTIVE = "管理员账号未激活或已过期"
 
+router = APIRouter(prefix="/api/v1/agent")
 
-def router() -> APIRouter:
-    api = APIRouter(prefix="/api/v1/agent")
-
-    @api.post("/auth/login")
-    async def login(body: AgentLoginIn, oas: Oas) -> dict[str, Any]:
-        manager = await oas.repo.manager_by_username(username=body.username)
-        if manager is None or not await verify_password(body.password, manager.password_hash):
-            raise OasError(401, BAD_CREDENTIALS)
-        if not manager.is_active(oas.now()):
-            raise OasError(403, MANAGER_INACTIVE)
-        await oas.jobs.node_seen(manager_id=manager.id, node_id=body.node_id, version=body.version)
-        principal = Principal(
-            role="agent", subject_id=manager.id, manager_id=manager.id, node_id=body.node_id
-        )
-        token = issue(oas.runtime, principal, ttl_seconds=oas.settings.agent_token_ttl_seconds)
-        return {"token": token, "manager_id": manager.id, "node_id": body.node_id}
-
-    @api.post("/poll-jobs")
-    async def poll_jobs(body: PollJobsIn, agent: CurrentAgent, oas: Oas) -> dict[str, Any]:
-        same_node(agent, body.node_id)
-        manager = await oas.repo.manager(manager_id=_manager_id(agent))
-        if manager is None or not manager.is_active(oas.now()):
-            raise OasError(403, MANAGER_INACTIVE)
-        await oas.presence(agent)
-        limit = min(body.limit, oas.settings.max_poll_limit)
-        jobs = await oas.jobs.poll(
-            manager_id=manager.id, node_id=body.node_id, limit=limit, lease_seconds=body.lease_seconds
-        )
-        lease_until = jobs[0].lease_until if jobs else oas.now() + timedelta(seconds=body.lease_seconds)
-        return {"jobs": [job_to_wire(job) for job in jobs], "lease_until": fmt_time(lease_until)}
-
-    @api.post("/jobs/{job_id}/start")
-    async def start(job_id: int, body: LeaseIn, agent: CurrentAgent, oas: Oas) -> Response:
-        same_node(agent, body.node_id)
-        await oas.jobs.start(
-            manager_id=_manager_id(agent),
-            job_id=job_id,
-            node_id=body.node_id,
-            lease_seconds=body.lease_seconds,
-            message=body.message,
-        )
-        await oas.presence(agent)
-        return Response(status_code=200)
-
-    @api.post("/jobs/{job_id}/heartbeat")
-    async def heartbeat(job_id: int, body: LeaseIn, agent: CurrentAgent, oas: Oas) -> Response:
-        same_node(agent, body.node_id)
-        await oas.jobs.heartbeat(
-            manager_id=_manager_id(agent),
-            job_id=job_id,
-            node_id=body.node_id,
-            lease_seconds=body.lease_seconds,
-            message=body.message,
-        )
-        await oas.presence(agent)
-        return Response(status_code=200)
-
-    @api.post("/jobs/{job_id}/complete")
-    async def complete(job_id: int, body: CompleteIn, agent: CurrentAgent, oas: Oas) -> Response:
-        same_node(agent, body.node_id)
-        change = await oas.jobs.complete(
-            manager_id=_manager_id(agent),
-            job_id=job_id,
-            node_id=body.node_id,
-            message=body.message,
-            result=body.result,
-        )
-        await oas.after_report(change)
-        return Response(status_code=200)
-
-    @api.post("/jobs/{job_id}/fail")
-    async def fail(job_id: int, body: FailIn, agent: CurrentAgent, oas: Oas) -> Response:
-        same_node(agent, body.node_id)
-        change = await oas.jobs.fail(
-            manager_id=_manager_id(agent),
-            job_id=job_id,
-            node_id=body.node_id,
-            message=body.message,
-            error_code=body.error_code,
-            result=body.result,
-        )
-        await oas.after_report(change)
-        return Response(status_code=200)
-
-    @api.get("/users/{user_id}/full-config")
-    async def full_config(user_id: int, agent: CurrentAgent, oas: Oas) -> dict[str, Any]:
-        user = await oas.repo.user(user_id=user_id, manager_id=_manager_id(agent))
-        if user is None:
-            raise OasError(404, USER_NOT_FOUND)
-        config = await oas.full_config(user)
-        # The seed wraps the config in "data"; the original client reads the keys at the top level.
-        return {"data": config, **config}
-
-    @api.patch("/users/{user_id}/game-profile")
-    async def game_profile(user_id: int, body: GameProfileIn, agent: CurrentAgent, oas: Oas) -> Response:
-        values = body.model_dump(exclude_none=True)
-        if not values:
-            raise OasError(400, "没有可更新的字段")
-        user = await oas.repo.update_user(
-            user_id=user_id, manager_id=_manager_id(agent), now=oas.now(), **values
-        )
-        if user is None:
-            raise OasError(404, USER_NOT_FOUND)
-        return Response(status_code=200)
-
-    @api.put("/users/{user_id}/explore-progress")
-    async def explore_progress(
-        user_id: int, body: ExploreProgressIn, agent: CurrentAgent, oas: Oas
-    ) -> Response:
-        user = await oas.repo.update_user(
-            user_id=user_id, manager_id=_manager_id(agent), now=oas.now(), explore_progress=body.progress
-        )
-        if user is None:
-            raise OasError(404, USER_NOT_FOUND)
-        return Response(status_code=200)
-
-    @api.post("/users/{user_id}/logs")
-    async def logs(user_id: int, body: LogsIn, agent: CurrentAgent, oas: Oas) -> Response:
-        if len(body.logs) > oas.settings.max_logs_per_request:
-            raise OasError(400, f"单次最多上报 {oas.settings.max_logs_per_request} 条日志")
-        manager_id = _manager_id(agent)
-        if await oas.repo.user(user_id=user_id, manager_id=manager_id) is None:
-            raise OasError(404, USER_NOT_FOUND)
-        now = oas.now()
-        entries = [
-            {"type": e.type, "level": e.level.upper(), "message": e.message, "ts": as_utc(e.ts) or now}
-            for e in body.logs
-        ]
-        await oas.repo.add_logs(
-            user_id=user_id, manager_id=manager_id, node_id=agent.node_id, entries=entries, now=now
-        )
-        return Response(status_code=200)
-
-    return api
+PollCall = Annotated[AgentCall[PollJobsIn], agent_call(PollJobsIn)]
+LeaseCall = Annotated[AgentLease[LeaseIn], agent_lease(LeaseIn)]
+CompleteCall = Annotated[AgentLease[CompleteIn], agent_lease(CompleteIn)]
+FailCall = Annotated[AgentLease[FailIn], agent_lease(FailIn)]
 
 
-def _manager_id(agent: Principal) -> int:
-    assert agent.manager_id is not None
-    return agent.manager_id
+async def active_manager(oas: OasContext, manager_id: int) -> Manager:
+    """The agent's manager, while its account is active (agents of an expired manager get no work)."""
+    manager = await oas.managers.manager(manager_id=manager_id)
+    if manager is None or not manager.is_active(oas.now()):
+        raise OasError(403, MANAGER_INACTIVE)
+    return manager
+
+
+@router.post("/auth/login")
+async def login(body: AgentLoginIn, oas: Oas) -> dict[str, Any]:
+    manager = await oas.managers.manager_by_username(username=body.username)
+    if manager is None or not await verify_password(body.password, manager.password_hash):
+        raise OasError(401, BAD_CREDENTIALS)
+    if not manager.is_active(oas.now()):
+        raise OasError(403, MANAGER_INACTIVE)
+    await oas.jobs.node_seen(manager_id=manager.id, node_id=body.node_id, version=body.version)
+    principal = Principal(role="agent", subject_id=manager.id, manager_id=manager.id, node_id=body.node_id)
+    token = issue(oas.runtime, principal, ttl_seconds=oas.settings.agent_token_ttl_seconds)
+    return {"token": token, "manager_id": manager.id, "node_id": body.node_id}
+
+
+@router.post("/poll-jobs")
+async def poll_jobs(call: PollCall, oas: Oas) -> dict[str, Any]:
+    manager = await active_manager(oas, call.manager_id)
+    await oas.presence(call.agent)
+    body = call.body
+    jobs = await oas.jobs.poll(
+        manager_id=manager.id,
+        node_id=call.node_id,
+        limit=min(body.limit, oas.settings.max_poll_limit),
+        lease_seconds=body.lease_seconds,
+    )
+    lease_until = jobs[0].lease_until if jobs else oas.now() + timedelta(seconds=body.lease_seconds)
+    return {"jobs": [job_to_wire(job) for job in jobs], "lease_until": fmt_time(lease_until)}
+
+
+@router.post("/jobs/{job_id}/start")
+async def start(lease: LeaseCall, oas: Oas) -> Response:
+    await oas.jobs.start(
+        manager_id=lease.manager_id,
+        job_id=lease.job_id,
+        node_id=lease.node_id,
+        lease_seconds=lease.body.lease_seconds,
+        message=lease.body.message,
+    )
+    await oas.presence(lease.agent)
+    return Response(status_code=200)
+
+
+@router.post("/jobs/{job_id}/heartbeat")
+async def heartbeat(lease: LeaseCall, oas: Oas) -> Response:
+    await oas.jobs.heartbeat(
+        manager_id=lease.manager_id,
+        job_id=lease.job_id,
+        node_id=lease.node_id,
+        lease_seconds=lease.body.lease_seconds,
+        message=lease.body.message,
+    )
+    await oas.presence(lease.agent)
+    return Response(status_code=200)
+
+
+@router.post("/jobs/{job_id}/complete")
+async def complete(lease: CompleteCall, oas: Oas) -> Response:
+    await oas.jobs.complete(
+        manager_id=lease.manager_id,
+        job_id=lease.job_id,
+        node_id=lease.node_id,
+        message=lease.body.message,
+        result=lease.body.result,
+    )
+    return Response(status_code=200)
+
+
+@router.post("/jobs/{job_id}/fail")
+async def fail(lease: FailCall, oas: Oas) -> Response:
+    await oas.jobs.fail(
+        manager_id=lease.manager_id,
+        job_id=lease.job_id,
+        node_id=lease.node_id,
+        message=lease.body.message,
+        error_code=lease.body.error_code,
+        result=lease.body.result,
+    )
+    return Response(status_code=200)
+
+
+@router.get("/users/{user_id}/full-config")
+async def full_config(user_id: int, agent: CurrentAgent, oas: Oas) -> dict[str, Any]:
+    user = await oas.user_service.own(user_id=user_id, manager_id=agent.manager_id)
+    config = await oas.full_config(user)
+    # The seed wraps the config in "data"; the original client reads the keys at the top level.
+    return {"data": config, **config}
+
+
+@router.patch("/users/{user_id}/game-profile")
+async def game_profile(user_id: int, body: GameProfileIn, agent: CurrentAgent, oas: Oas) -> Response:
+    values = body.model_dump(exclude_none=True)
+    if not values:
+        raise OasError(400, NOTHING_TO_UPDATE)
+    await oas.user_service.update(user_id=user_id, manager_id=agent.manager_id, **values)
+    return Response(status_code=200)
+
+
+@router.put("/users/{user_id}/explore-progress")
+async def explore_progress(user_id: int, body: ExploreProgressIn, agent: CurrentAgent, oas: Oas) -> Response:
+    await oas.user_service.update(
+        user_id=user_id, manager_id=agent.manager_id, explore_progress=body.progress
+    )
+    return Response(status_code=200)
+
+
+@router.post("/users/{user_id}/logs")
+async def logs(user_id: int, body: LogsIn, agent: CurrentAgent, oas: Oas) -> Response:
+    if len(body.logs) > oas.settings.max_logs_per_request:
+        raise OasError(400, f"单次最多上报 {oas.settings.max_logs_per_request} 条日志")
+    await oas.user_service.own(user_id=user_id, manager_id=agent.manager_id)
+    now = oas.now()
+    entries = [
+        {"type": e.type, "level": e.level.upper(), "message": e.message, "ts": as_utc(e.ts) or now}
+        for e in body.logs
+    ]
+    await oas.user_logs.add_logs(
+        user_id=user_id, manager_id=agent.manager_id, node_id=agent.node_id, entries=entries, now=now
+    )
+    return Response(status_code=200)

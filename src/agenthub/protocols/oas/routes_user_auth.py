@@ -11,21 +11,18 @@ from agenthub.protocols.oas.errors import OasError
 from agenthub.protocols.oas.schemas import UserLoginIn
 from agenthub.protocols.oas.security import Principal, issue
 
+router = APIRouter(prefix="/api/v1/user")
 
-def router() -> APIRouter:
-    api = APIRouter(prefix="/api/v1/user")
 
-    @api.post("/auth/login")
-    async def login(body: UserLoginIn, oas: Oas) -> dict[str, Any]:
-        user = await oas.repo.user_by_account_no(account_no=body.account_no)
-        if user is None:
-            raise OasError(401, "账号不存在")
-        if user.status == "disabled" or user.expires_at is None:
-            raise OasError(403, "用户账号未激活")
-        if user.status == "expired" or user.expires_at <= oas.now():
-            raise OasError(403, "用户账号已过期")
-        principal = Principal(role="user", subject_id=user.id, manager_id=user.manager_id)
-        token = issue(oas.runtime, principal, ttl_seconds=oas.settings.operator_token_ttl_seconds)
-        return {"token": token, "user": user.to_wire()}
-
-    return api
+@router.post("/auth/login")
+async def login(body: UserLoginIn, oas: Oas) -> dict[str, Any]:
+    user = await oas.users.user_by_account_no(account_no=body.account_no)
+    if user is None:
+        raise OasError(401, "账号不存在")
+    if user.status == "disabled" or user.expires_at is None:
+        raise OasError(403, "用户账号未激活")
+    if user.status == "expired" or user.expires_at <= oas.now():
+        raise OasError(403, "用户账号已过期")
+    principal = Principal(role="user", subject_id=user.id, manager_id=user.manager_id)
+    token = issue(oas.runtime, principal, ttl_seconds=oas.settings.operator_token_ttl_seconds)
+    return {"token": token, "user": user.to_wire()}

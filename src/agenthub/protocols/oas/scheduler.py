@@ -20,12 +20,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from agenthub.core.jobs import Change, Job
+from agenthub.core.jobs import ACTIVE_STATUSES, Change, Job, JobQuery
 from agenthub.protocols.oas import schedule_rules as rules
-from agenthub.protocols.oas.ops_store import OpsStore
+from agenthub.protocols.oas.duiyi_store import DuiyiAnswersStore
 from agenthub.protocols.oas.records import User
-from agenthub.protocols.oas.service import TASK_KIND, OasJobs
+from agenthub.protocols.oas.service import TASK_KIND, task_job
 from agenthub.protocols.oas.task_config import merged, parse_next_time
+from agenthub.protocols.oas.users_store import UsersStore
 from agenthub.protocols.oas.wire import fmt_time
 from agenthub.server.runtime import Runtime
 
@@ -36,20 +37,21 @@ DUIYI = "duiyi_jingcai"
 
 
 class OasScheduler:
-    def __init__(self, runtime: Runtime, jobs: OasJobs, store: OpsStore) -> None:
+    def __init__(self, runtime: Runtime, users: UsersStore, duiyi: DuiyiAnswersStore) -> None:
         self.runtime = runtime
-        self.jobs = jobs
-        self.store = store
+        self.engine = runtime.engine
+        self.users = users
+        self.duiyi = duiyi
 
     async def step(self) -> list[Job]:
         """Creates the jobs that are due now; returns the ones this call created."""
         now = self.runtime.clock.now()
         if rules.is_quiet(now):
             return []
-        busy = await self.store.busy_tasks(kind=TASK_KIND)
+        busy = await self.busy_tasks()
         answers: dict[int, dict[str, str]] = {}
         created: list[Job] = []
-        for user in await self.store.schedulable_users(now=now):
+        for user in await self.users.schedulable_users(now=now):
             for task, settings in merged(user.user_type, user.task_config).items():
                 if not settings.get("enabled") or (user.id, task) in busy:
                     continue
@@ -57,6 +59,13 @@ class OasScheduler:
                 if job is not None:
                     created.append(job)
         return created
+
+    async def busy_tasks(self) -> set[tuple[int, str]]:
+        """(user, task) pairs that have a pending, leased or running job."""
+        counts = await self.engine.count_by(
+            JobQuery(kind=TASK_KIND, statuses=tuple(ACTIVE_STATUSES)), "subject_id", "type"
+        )
+        return {(subject_id, task) for (subject_id, task) in counts if subject_id is not None}
 
     async def _maybe_create(
         self,
@@ -78,31 +87,34 @@ class OasScheduler:
                 return None
             day = rules.beijing_day(now).isoformat()
             if user.manager_id not in answers:
-                answers[user.manager_id] = await self.store.duiyi_answers(manager_id=user.manager_id, day=day)
+                answers[user.manager_id] = await self.duiyi.answers(manager_id=user.manager_id, day=day)
             answer = answers[user.manager_id].get(window)
             if answer is None:
                 return None
             payload["answer"] = answer
             slot = f"{day}T{window}"
-        job = await self.jobs.submit(
-            manager_id=user.manager_id,
-            user_id=user.id,
-            task_type=task,
-            payload=payload,
-            priority=int(settings.get("priority") or 0),
-            max_attempts=3,
-            scheduled_at=now,
-            dedupe_key=f"oas:{user.id}:{task}:{slot}",
+        job = await self.engine.submit(
+            task_job(
+                manager_id=user.manager_id,
+                user_id=user.id,
+                task_type=task,
+                payload=payload,
+                priority=int(settings.get("priority") or 0),
+                max_attempts=3,
+                scheduled_at=now,
+                dedupe_key=f"oas:{user.id}:{task}:{slot}",
+            )
         )
         if job is None:  # another replica created this slot's job first
             return None
         following = rules.next_time(str(settings["next_time_rule"]), now)
-        await self.store.change_task_config(user_id=user.id, change=_set_next_time(task, following), now=now)
+        await self.users.change_task_config(user_id=user.id, change=_set_next_time(task, following), now=now)
         log.info("scheduled %s for user %s (job %s, slot %s)", task, user.id, job.id, slot)
         return job
 
     async def reschedule_after_report(self, conn: AsyncConnection, change: Change) -> None:
-        """A TxHook: after a scheduler job's success or failure, moves the task's next_time on."""
+        """After a scheduler job's success or failure, moves the task's next_time on. Runs inside the
+        report's transaction (it is OasJobs' `in_report_tx`)."""
         job, event = change.job, change.event
         if job.kind != TASK_KIND or job.subject_id is None or event is None:
             return
@@ -121,7 +133,7 @@ class OasScheduler:
             config: dict[str, Any] = _set_next_time(job.type, following)(user)
             return config
 
-        await self.store.change_task_config(user_id=job.subject_id, change=change_config, now=now, conn=conn)
+        await self.users.change_task_config(user_id=job.subject_id, change=change_config, now=now, conn=conn)
 
 
 def due_slot(settings: dict[str, Any], now: datetime) -> str | None:

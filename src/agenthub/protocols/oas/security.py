@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
+from pydantic import BaseModel
 
 from agenthub.auth import TokenError, TokenExpired, decode_token, issue_token
 from agenthub.protocols.oas.errors import OasError
 from agenthub.server.runtime import Runtime
 
 Role = Literal["agent", "manager", "super", "user"]
+BodyT = TypeVar("BodyT", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,14 +77,113 @@ def _require(role: Role) -> object:
     return Depends(dependency)
 
 
-CurrentAgent = Annotated[Principal, _require("agent")]
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """An agent's token: the manager it logged in as and the node it logged in from."""
+
+    manager_id: int
+    node_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCall(Generic[BodyT]):
+    """An agent's call that names its node in the body, checked against the token once."""
+
+    agent: Agent
+    body: BodyT
+
+    @property
+    def manager_id(self) -> int:
+        return self.agent.manager_id
+
+    @property
+    def node_id(self) -> str:
+        return self.agent.node_id
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLease(Generic[BodyT]):
+    """An agent's call on a job it leased: which job, for which manager, from which node (checked against
+    the token). Whether the node still holds the job's live lease is the engine's rule, checked in the
+    same transaction as the change (`agenthub.core.rules.require_live_lease`)."""
+
+    job_id: int
+    agent: Agent
+    body: BodyT
+
+    @property
+    def manager_id(self) -> int:
+        return self.agent.manager_id
+
+    @property
+    def node_id(self) -> str:
+        return self.agent.node_id
+
+
+def _agent(request: Request) -> Agent:
+    principal = principal_from_token(runtime_of(request), _bearer(request))
+    if principal.role != "agent":
+        raise OasError(403, "权限不足")
+    if principal.manager_id is None or principal.node_id is None:
+        raise OasError(401, "认证令牌无效")
+    return Agent(manager_id=principal.manager_id, node_id=principal.node_id)
+
+
+CurrentAgent = Annotated[Agent, Depends(_agent)]
+
+
+def same_node(agent: Agent, node_id: str) -> Agent:
+    """An agent token is bound to the node that logged in; it cannot speak for another node."""
+    if agent.node_id != node_id:
+        raise OasError(403, "node_id 与令牌不匹配")
+    return agent
+
+
+def _node_in_query(agent: CurrentAgent, node_id: str = Query(min_length=3, max_length=128)) -> Agent:
+    return same_node(agent, node_id)
+
+
+# An agent's GET that names its node in the query (`?node_id=`), checked against the token.
+AgentOfNode = Annotated[Agent, Depends(_node_in_query)]
+
+
+def _dependency(build: Callable[..., Any], params: dict[str, Any]) -> Any:
+    """`Depends` on `build`, with the parameters FastAPI should resolve for it (given as real types, so a
+    body model chosen at runtime works under `from __future__ import annotations`)."""
+
+    def dependency(**kwargs: Any) -> Any:
+        return build(**kwargs)
+
+    dependency.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=kind)
+            for name, kind in params.items()
+        ]
+    )
+    return Depends(dependency)
+
+
+def agent_call(model: type[BodyT]) -> Any:
+    """A dependency: the body (of `model`, which has a `node_id`) sent by the token's own node."""
+
+    def build(body: BodyT, agent: Agent) -> AgentCall[BodyT]:
+        same_node(agent, body.node_id)  # type: ignore[attr-defined]
+        return AgentCall(agent=agent, body=body)
+
+    return _dependency(build, {"body": model, "agent": CurrentAgent})
+
+
+def agent_lease(model: type[BodyT], *, path_param: str = "job_id") -> Any:
+    """A dependency: the job named by the path (`path_param`) and the body sent by the token's own node."""
+
+    def build(body: BodyT, agent: Agent, **path: int) -> AgentLease[BodyT]:
+        same_node(agent, body.node_id)  # type: ignore[attr-defined]
+        return AgentLease(job_id=path[path_param], agent=agent, body=body)
+
+    return _dependency(build, {path_param: int, "body": model, "agent": CurrentAgent})
+
+
 CurrentManager = Annotated[Principal, _require("manager")]
 CurrentSuper = Annotated[Principal, _require("super")]
 CurrentUser = Annotated[Principal, _require("user")]
 Rt = Annotated[Runtime, Depends(runtime_of)]
-
-
-def same_node(principal: Principal, node_id: str) -> None:
-    """An agent token is bound to the node that logged in; it cannot speak for another node."""
-    if principal.node_id != node_id:
-        raise OasError(403, "node_id 与令牌不匹配")

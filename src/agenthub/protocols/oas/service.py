@@ -1,8 +1,16 @@
-"""Oas job operations on the shared engine: the manager's queue, and results copied onto the user."""
+"""Oas task jobs (kind `oas.task`) on the shared engine: the manager's queue, and what a report changes.
+
+`OasJobs` is built with what a report sets off, so reading `complete`/`fail` shows all of it:
+- inside the job's transaction: the result copied onto the user, then `in_report_tx` (the scheduler moving
+  the task's next_time on);
+- after the commit: `after_report` (the WeChat notifier), which never fails the agent's call.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -11,14 +19,18 @@ from agenthub.core.errors import JobNotFound
 from agenthub.core.jobs import Change, Job, JobFilter, JobStatus, KindPolicy, LeaseRef, NewJob
 from agenthub.core.nodes import NodeSighting
 from agenthub.core.ports import TxHook
-from agenthub.protocols.oas.repository import OasRepository
+from agenthub.protocols.oas.users_store import UsersStore
 from agenthub.server.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 TASK_KIND = "oas.task"
 NODE_KIND = "oas"
 # Retrying cannot fix these: the job fails at once (issue "Engine, storage and the Oas2.0 agent job API").
 NON_RETRYABLE = frozenset({"LOCAL_ACCOUNT_NOT_MAPPED", "LOCAL_ACCOUNT_MISSING", "TASK_TYPE_INVALID"})
 TASK_POLICY = KindPolicy(non_retryable_errors=NON_RETRYABLE)
+
+AfterReport = Callable[[Change], Awaitable[None]]
 
 
 def owned_by(manager_id: int) -> Any:
@@ -29,44 +41,61 @@ def owned_by(manager_id: int) -> Any:
     return guard
 
 
+def task_job(
+    *,
+    manager_id: int,
+    user_id: int,
+    task_type: str,
+    payload: dict[str, Any],
+    priority: int,
+    max_attempts: int,
+    scheduled_at: datetime | None = None,
+    dedupe_key: str | None = None,
+) -> NewJob:
+    """A task job for one of the manager's users (the manager's routes and the scheduler submit these)."""
+    return NewJob(
+        kind=TASK_KIND,
+        type=task_type,
+        payload=payload,
+        priority=priority,
+        scheduled_at=scheduled_at,
+        max_attempts=max_attempts,
+        owner_id=manager_id,
+        subject_id=user_id,
+        dedupe_key=dedupe_key,
+    )
+
+
+async def _nothing_in_tx(_conn: AsyncConnection, _change: Change) -> None:
+    return None
+
+
+async def _nothing_after(_change: Change) -> None:
+    return None
+
+
 class OasJobs:
-    def __init__(self, runtime: Runtime, repo: OasRepository) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        users: UsersStore,
+        *,
+        in_report_tx: TxHook = _nothing_in_tx,
+        after_report: AfterReport = _nothing_after,
+    ) -> None:
         self.runtime = runtime
         self.engine = runtime.engine
-        self.repo = repo
-        # Further writes that commit with a complete/fail (e.g. the scheduler moving next_time on).
-        self.tx_hooks: list[TxHook] = []
+        self.users = users
+        self.in_report_tx = in_report_tx
+        self.after_report = after_report
 
     async def node_seen(self, *, manager_id: int, node_id: str, version: str | None = None) -> None:
         await self.engine.node_seen(
             NodeSighting(kind=NODE_KIND, node_id=node_id, owner_id=manager_id, version=version)
         )
 
-    async def submit(
-        self,
-        *,
-        manager_id: int,
-        user_id: int,
-        task_type: str,
-        payload: dict[str, Any],
-        priority: int,
-        max_attempts: int,
-        scheduled_at: Any = None,
-        dedupe_key: str | None = None,
-    ) -> Job | None:
-        return await self.engine.submit(
-            NewJob(
-                kind=TASK_KIND,
-                type=task_type,
-                payload=payload,
-                priority=priority,
-                scheduled_at=scheduled_at,
-                max_attempts=max_attempts,
-                owner_id=manager_id,
-                subject_id=user_id,
-                dedupe_key=dedupe_key,
-            )
-        )
+    async def submit(self, new: NewJob) -> Job | None:
+        return await self.engine.submit(new)
 
     async def poll(self, *, manager_id: int, node_id: str, limit: int, lease_seconds: int) -> list[Job]:
         return await self.engine.lease(
@@ -107,14 +136,16 @@ class OasJobs:
         message: str | None,
         result: dict[str, Any] | None,
     ) -> Change:
-        return await self.engine.complete(
+        change = await self.engine.complete(
             job_id,
             LeaseRef(node_id),
             result=result,
             message=message,
             guard=owned_by(manager_id),
-            hook=self._after_report,
+            hook=self._in_report_tx,
         )
+        await self._after_report(change)
+        return change
 
     async def fail(
         self,
@@ -126,25 +157,35 @@ class OasJobs:
         error_code: str | None,
         result: dict[str, Any] | None,
     ) -> Change:
-        return await self.engine.fail(
+        change = await self.engine.fail(
             job_id,
             LeaseRef(node_id),
             error_code=error_code,
             message=message,
             result=result,
             guard=owned_by(manager_id),
-            hook=self._after_report,
+            hook=self._in_report_tx,
         )
+        await self._after_report(change)
+        return change
 
     async def job(self, *, manager_id: int, job_id: int) -> Job:
         job = await self.engine.get(job_id)
         owned_by(manager_id)(job)
         return job
 
-    async def _after_report(self, conn: AsyncConnection, change: Change) -> None:
+    async def _in_report_tx(self, conn: AsyncConnection, change: Change) -> None:
         await self._copy_result(conn, change)
-        for hook in self.tx_hooks:
-            await hook(conn, change)
+        await self.in_report_tx(conn, change)
+
+    async def _after_report(self, change: Change) -> None:
+        """Runs what follows a committed complete/fail; never fails the agent's call."""
+        if not change.changed:
+            return
+        try:
+            await self.after_report(change)
+        except Exception:
+            log.exception("after-report step failed for job %s", change.job.id)
 
     async def _copy_result(self, conn: AsyncConnection, change: Change) -> None:
         """Writes what the agent reported onto the user, in the job's own transaction."""
@@ -160,4 +201,4 @@ class OasJobs:
             if isinstance(result.get("explore_progress"), dict):
                 values["explore_progress"] = result["explore_progress"]
         if values:
-            await self.repo.update_user(user_id=job.subject_id, now=job.updated_at, conn=conn, **values)
+            await self.users.update_user(user_id=job.subject_id, now=job.updated_at, conn=conn, **values)

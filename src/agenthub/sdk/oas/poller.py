@@ -7,7 +7,8 @@
 For every leased job it reads the user's full-config, maps `UserID` to a local account, reports start, keeps
 the lease alive with heartbeats while the handler runs, reports complete or fail with the result of seed
 000 sections 4.5/4.6, and uploads the handler's logs. Errors of the server or the network back off
-(1 s doubling to 30 s); a 401 makes the client log in again.
+(1 s doubling to 30 s); a 401 makes the client log in again. A heartbeat refused because the lease is gone
+(`heartbeat.run_with_heartbeats`) cancels the handler, and nothing is reported for that job.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 from agenthub.sdk.oas.client import OasAgentClient
 from agenthub.sdk.oas.errors import OasApiError
+from agenthub.sdk.oas.heartbeat import LeaseLost, run_with_heartbeats
 from agenthub.sdk.oas.models import AgentJob
 
 log = logging.getLogger(__name__)
@@ -171,6 +173,8 @@ class JobPoller:
         """Runs one leased job to its report; never raises (a lost lease or a server error is logged)."""
         try:
             await self._process(job)
+        except LeaseLost as exc:
+            log.warning("job %s (%s) stopped without a report: %s", job.id, job.task_type, exc)
         except Exception:
             log.exception("job %s (%s) could not be reported", job.id, job.task_type)
         finally:
@@ -203,26 +207,23 @@ class JobPoller:
         return self.account_map.get(job.user_id)
 
     async def _run_with_heartbeats(self, handler: Handler, run: TaskRun) -> TaskOutcome:
-        beating = asyncio.create_task(self._heartbeats(run.job.id), name=f"oas-heartbeat-{run.job.id}")
-        try:
-            return await handler(run)
-        except Exception as exc:
-            log.exception("handler for %s failed", run.job.task_type)
-            return TaskOutcome(False, f"执行异常: {exc}", EXEC_FAIL)
-        finally:
-            beating.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beating
+        """The handler's outcome; raises LeaseLost (the handler cancelled) when the lease went away."""
 
-    async def _heartbeats(self, job_id: int) -> None:
-        while True:
-            await asyncio.sleep(self.heartbeat_interval)
+        async def handle() -> TaskOutcome:
             try:
-                await self.client.heartbeat(
-                    job_id, lease_seconds=self.lease_seconds, message="执行中，保持租约"
-                )
+                return await handler(run)
             except Exception as exc:
-                log.warning("heartbeat for job %s failed: %s", job_id, exc)
+                log.exception("handler for %s failed", run.job.task_type)
+                return TaskOutcome(False, f"执行异常: {exc}", EXEC_FAIL)
+
+        async def beat() -> None:
+            await self.client.heartbeat(
+                run.job.id, lease_seconds=self.lease_seconds, message="执行中，保持租约"
+            )
+
+        return await run_with_heartbeats(
+            handle(), job_id=run.job.id, beat=beat, interval=self.heartbeat_interval
+        )
 
     async def _report(
         self, job: AgentJob, account: LocalAccount | None, outcome: TaskOutcome, logs: list[dict[str, Any]]

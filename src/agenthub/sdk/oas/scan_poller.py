@@ -9,7 +9,8 @@ code, which is what `run_simulated_scan_agent` (and `agenthub agent oas --scan`)
 While a step runs, the poller keeps the lease alive and watches the choice endpoint; when the user cancels
 or leaves (`cancelled` / `user_online=false`) it stops the step and reports `CANCELLED`. A failing step is
 reported as `EXECUTOR_ERROR` (the server retries the scan while attempts < max_attempts). A lost lease
-(403) or an ended job (409) stops the scan without a report: someone else owns it now.
+(403) or an ended job (409) stops the scan without a report: someone else owns it now. That includes a
+heartbeat refused while a step runs: the shared `heartbeat.run_with_heartbeats` cancels the walk.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 from agenthub.sdk.oas.client import OasAgentClient
 from agenthub.sdk.oas.errors import Conflict, Forbidden, NotFound
+from agenthub.sdk.oas.heartbeat import LeaseLost, run_with_heartbeats
 from agenthub.sdk.oas.models import ScanChoice, ScanJob
 from agenthub.sdk.oas.qrcode_png import simulated_qrcode_png
 
@@ -123,13 +125,17 @@ class ScanPoller:
         scan_id = job.scan_job_id
         try:
             await self.client.scan_start(scan_id, lease_seconds=self.lease_seconds)
-            async with self._heartbeats(scan_id):
-                await self._walk(job)
+            await run_with_heartbeats(
+                self._walk(job),
+                job_id=scan_id,
+                beat=lambda: self.client.scan_heartbeat(scan_id, lease_seconds=self.lease_seconds),
+                interval=self.heartbeat_interval,
+            )
             await self.client.scan_complete(scan_id, message=f"扫码完成: login_id={job.login_id}")
             return ScanOutcome.COMPLETED
         except ScanAborted as exc:
             return await self._report(scan_id, str(exc), CANCELLED, ScanOutcome.CANCELLED)
-        except (Forbidden, NotFound, Conflict) as exc:
+        except (Forbidden, NotFound, Conflict, LeaseLost) as exc:
             log.warning("scan %s: %s", scan_id, exc)
             return ScanOutcome.LOST
         except Exception as exc:
@@ -194,23 +200,6 @@ class ScanPoller:
         while True:
             await asyncio.sleep(self.choice_interval)
             _raise_if_aborted(await self.client.scan_choice(scan_id))
-
-    @contextlib.asynccontextmanager
-    async def _heartbeats(self, scan_id: int) -> Any:
-        async def beat() -> None:
-            while True:
-                await asyncio.sleep(self.heartbeat_interval)
-                try:
-                    await self.client.scan_heartbeat(scan_id, lease_seconds=self.lease_seconds)
-                except Exception:
-                    log.warning("scan %s: heartbeat failed", scan_id, exc_info=True)
-
-        task = asyncio.create_task(beat())
-        try:
-            yield
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
 
     async def _report(self, scan_id: int, message: str, code: str, outcome: ScanOutcome) -> ScanOutcome:
         try:

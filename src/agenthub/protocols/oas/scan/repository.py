@@ -1,4 +1,4 @@
-"""Scan SQL: the side rows of scan jobs, the queue position, the cooldown count, users who left."""
+"""Scan SQL: the side rows of scan jobs (the jobs themselves are read through the engine)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from agenthub.core.jobs import JobStatus
-from agenthub.protocols.oas.scan.records import SCAN_KIND, ScanRow
+from agenthub.protocols.oas.scan.records import ScanRow
 from agenthub.protocols.oas.scan.tables import scan_jobs
 from agenthub.storage.database import Database
-from agenthub.storage.tables import jobs
-
-ACTIVE = (JobStatus.PENDING.value, JobStatus.LEASED.value, JobStatus.RUNNING.value)
 
 
 def _row(row: Any) -> ScanRow:
@@ -92,29 +88,12 @@ class ScanRepository:
         async with self.db.read() as conn:
             return list((await conn.execute(query)).scalars())
 
-    async def position(self, *, manager_id: int, job_id: int) -> int:
-        """1 for the next scan an agent of this manager will get; counts pending scans queued before it."""
-        query = (
-            sa.select(sa.func.count())
-            .select_from(jobs)
-            .where(
-                jobs.c.kind == SCAN_KIND,
-                jobs.c.owner_id == manager_id,
-                jobs.c.status == JobStatus.PENDING.value,
-                jobs.c.id <= job_id,
-            )
-        )
-        async with self.db.read() as conn:
-            return int((await conn.execute(query)).scalar_one())
-
-    async def gone_users(self, *, seen_before: datetime, limit: int = 200) -> list[int]:
-        """Active scan jobs whose user has not been seen since the given time."""
-        query = (
-            sa.select(scan_jobs.c.job_id)
-            .join(jobs, jobs.c.id == scan_jobs.c.job_id)
-            .where(jobs.c.status.in_(ACTIVE), scan_jobs.c.user_seen_at < seen_before)
-            .order_by(scan_jobs.c.job_id)
-            .limit(limit)
+    async def seen_before(self, job_ids: list[int], *, seen_before: datetime) -> list[int]:
+        """Which of these scans' users have not been seen since the given time."""
+        if not job_ids:
+            return []
+        query = sa.select(scan_jobs.c.job_id).where(
+            scan_jobs.c.job_id.in_(job_ids), scan_jobs.c.user_seen_at < seen_before
         )
         async with self.db.read() as conn:
             return list((await conn.execute(query)).scalars())

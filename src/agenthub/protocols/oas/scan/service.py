@@ -28,8 +28,14 @@ from agenthub.core.jobs import (
     LeaseRef,
     NewJob,
 )
-from agenthub.protocols.oas.errors import USER_NOT_FOUND, OasError
-from agenthub.protocols.oas.repository import OasRepository
+from agenthub.protocols.oas.errors import (
+    ScanActive,
+    ScanEnded,
+    ScanNotFound,
+    ScanRefused,
+    UserExpired,
+    UserNotFound,
+)
 from agenthub.protocols.oas.scan import messages
 from agenthub.protocols.oas.scan.records import (
     CHOICE_OF_PHASE,
@@ -40,19 +46,19 @@ from agenthub.protocols.oas.scan.records import (
 )
 from agenthub.protocols.oas.scan.repository import ScanRepository
 from agenthub.protocols.oas.scan.settings import ScanSettings
+from agenthub.protocols.oas.users_store import UsersStore
 from agenthub.server.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 SCAN_POLICY = KindPolicy(exhausted_status=JobStatus.EXPIRED)
 CANCELLED_CODE = "CANCELLED"
-SCAN_NOT_FOUND = "扫码任务不存在"
-SCAN_ENDED = "扫码任务已结束"
 USER_CANCELLED = "用户取消"
 USER_LEFT = "用户离开扫码页面"
 TOTAL_TIMEOUT = "总超时"
 LEASE_TIMEOUT = "扫码执行超时"
 ACTIVE = tuple(ACTIVE_STATUSES)
+GONE_PAGE = 500  # active scans read per page by the sweep
 
 
 class CooldownActive(Exception):
@@ -99,7 +105,7 @@ def scan_guard(manager_id: int) -> Callable[[Job], None]:
 
 
 class ScanService:
-    def __init__(self, runtime: Runtime, users: OasRepository, settings: ScanSettings) -> None:
+    def __init__(self, runtime: Runtime, users: UsersStore, settings: ScanSettings) -> None:
         self.runtime = runtime
         self.engine = runtime.engine
         self.users = users
@@ -151,7 +157,7 @@ class ScanService:
             if row.lease_epoch != change.job.lease_epoch:
                 row = await self._reset(conn, change.job, phase="launching")
             if phase_index(phase) < phase_index(row.phase):
-                raise OasError(400, f"阶段不能从 {row.phase} 回到 {phase}")
+                raise ScanRefused(f"阶段不能从 {row.phase} 回到 {phase}")
             screenshots = dict(row.screenshots)
             if screenshot is not None:
                 screenshots[screenshot_key or "qrcode"] = screenshot
@@ -178,9 +184,7 @@ class ScanService:
     async def choice(self, *, manager_id: int, job_id: int, node_id: str) -> dict[str, Any]:
         job = await self.engine.get(job_id)
         scan_guard(manager_id)(job)
-        live = (
-            job.held_by(LeaseRef(node_id)) and job.lease_until is not None and job.lease_until >= self.now()
-        )
+        live = self.engine.holds_live_lease(job, LeaseRef(node_id))
         ended_here = job.status.is_final and job.leased_by == node_id
         if not (live or ended_here):
             raise LeaseMismatch(job_id, node_id)
@@ -257,14 +261,14 @@ class ScanService:
         now = self.now()
         user = await self.users.user(user_id=user_id)
         if user is None:
-            raise OasError(404, USER_NOT_FOUND)
+            raise UserNotFound(user_id)
         if user.status != "active" or user.expires_at is None or user.expires_at <= now:
-            raise OasError(403, "用户账号已过期")
+            raise UserExpired(user_id)
         login_id = (login_id or user.login_id or "").strip()
         if not login_id:
-            raise OasError(400, "缺少 login_id")
+            raise ScanRefused("缺少 login_id")
         if await self.active_job(user_id):
-            raise OasError(409, "已有进行中的扫码任务")
+            raise ScanActive(user_id)
         remaining = await self.cooldown_remaining(user_id)
         if remaining > 0:
             raise CooldownActive(remaining)
@@ -294,14 +298,14 @@ class ScanService:
         )
         assert job is not None  # no dedupe key
         await self._one_active(job)
-        return Created(job, await self.repo.position(manager_id=user.manager_id, job_id=job.id))
+        return Created(job, await self.queue_position(manager_id=user.manager_id, job_id=job.id))
 
     async def status(self, *, user_id: int) -> dict[str, Any]:
         job = await self.active_job(user_id)
         if job is None:
             return {"active": False, "cooldown_remaining_sec": await self.cooldown_remaining(user_id)}
         row = await self._require_row(job)
-        position = await self.repo.position(manager_id=row.manager_id, job_id=job.id)
+        position = await self.queue_position(manager_id=row.manager_id, job_id=job.id)
         return {
             "active": True,
             "scan_job_id": job.id,
@@ -319,21 +323,21 @@ class ScanService:
         row = await self._require_row(job)
         phase = current_phase(job, row)
         if CHOICE_OF_PHASE.get(phase) != choice_type:
-            raise OasError(400, f"当前阶段 {phase} 不接受 {choice_type} 选择")
+            raise ScanRefused(f"当前阶段 {phase} 不接受 {choice_type} 选择")
         stored = await self.repo.set_choice(
             job_id=job.id, phase=phase, choice_type=choice_type, value=value, now=self.now()
         )
         if not stored:  # the agent moved on between our read and our write
             job = await self._users_job(user_id, job_id)
             phase = current_phase(job, await self._require_row(job))
-            raise OasError(400, f"当前阶段 {phase} 不接受 {choice_type} 选择")
+            raise ScanRefused(f"当前阶段 {phase} 不接受 {choice_type} 选择")
 
     async def cancel(self, *, user_id: int, job_id: int) -> None:
         job = await self._users_job(user_id, job_id, ended_ok=True)
         try:
             change = await self.engine.cancel(job.id, reason=USER_CANCELLED, hook=self._ended)
         except InvalidTransition as exc:
-            raise OasError(400, SCAN_ENDED) from exc
+            raise ScanEnded(job.id) from exc
         if change.changed:
             await self.push_end(change.job, USER_CANCELLED)
 
@@ -354,7 +358,7 @@ class ScanService:
             await self.repo.update(conn, row.job_id, now=self.now(), error_message=USER_LEFT)
 
         cancelled = 0
-        for job_id in await self.repo.gone_users(seen_before=cutoff):
+        for job_id in await self.gone_users(seen_before=cutoff):
             try:
                 change = await self.engine.cancel(job_id, reason=USER_LEFT, hook=still_gone)
             except (_UserCameBack, InvalidTransition, JobNotFound):
@@ -384,7 +388,27 @@ class ScanService:
     async def position(self, job: Job) -> int | None:
         if job.status is not JobStatus.PENDING or job.owner_id is None:
             return None
-        return await self.repo.position(manager_id=job.owner_id, job_id=job.id)
+        return await self.queue_position(manager_id=job.owner_id, job_id=job.id)
+
+    async def queue_position(self, *, manager_id: int, job_id: int) -> int:
+        """1 for the next scan an agent of this manager will get; counts pending scans queued before it."""
+        return await self.engine.count(
+            JobQuery(kind=SCAN_KIND, owner_id=manager_id, statuses=(JobStatus.PENDING,), max_id=job_id)
+        )
+
+    async def gone_users(self, *, seen_before: datetime, limit: int = 200) -> list[int]:
+        """Active scan jobs whose user has not been seen since the given time (oldest first)."""
+        gone: list[int] = []
+        offset = 0
+        while len(gone) < limit:
+            page, _ = await self.engine.find(
+                JobQuery(kind=SCAN_KIND, statuses=ACTIVE, order="oldest"), limit=GONE_PAGE, offset=offset
+            )
+            if not page:
+                break
+            gone += await self.repo.seen_before([job.id for job in page], seen_before=seen_before)
+            offset += len(page)
+        return sorted(gone)[:limit]
 
     async def push(self, job: Job, message: dict[str, Any]) -> None:
         if job.subject_id is None:
@@ -418,8 +442,7 @@ class ScanService:
             owned(job)
             if job.status.is_final and job.leased_by == node_id:
                 return  # the cancel rule decides: already cancelled is a no-op
-            live = job.lease_until is not None and job.lease_until >= self.now()
-            if not (job.held_by(LeaseRef(node_id)) and live):
+            if not self.engine.holds_live_lease(job, LeaseRef(node_id)):
                 raise LeaseMismatch(job.id, node_id)
 
         return guard
@@ -467,11 +490,11 @@ class ScanService:
         try:
             job = await self.engine.get(job_id)
         except JobNotFound as exc:
-            raise OasError(404, SCAN_NOT_FOUND) from exc
+            raise ScanNotFound(job_id) from exc
         if job.kind != SCAN_KIND or job.subject_id != user_id:
-            raise OasError(404, SCAN_NOT_FOUND)
+            raise ScanNotFound(job_id)
         if job.status.is_final and not ended_ok:
-            raise OasError(400, SCAN_ENDED)
+            raise ScanEnded(job_id)
         return job
 
     async def _one_active(self, job: Job) -> None:
@@ -481,4 +504,4 @@ class ScanService:
         )
         if any(other.id < job.id for other in found):
             await self.engine.cancel(job.id, reason="重复的扫码任务")
-            raise OasError(409, "已有进行中的扫码任务")
+            raise ScanActive(job.subject_id)

@@ -33,24 +33,22 @@ REPLACED = 4000  # a newer connection of the same user took over
 ENGINE_CHANNEL = job_channel(SCAN_KIND)
 
 
-def router() -> APIRouter:
-    api = APIRouter()
+router = APIRouter()
 
-    @api.websocket("/api/v1/user/scan/ws")
-    async def scan_ws(websocket: WebSocket, token: str = "") -> None:
-        scans = from_websocket(websocket)
-        await websocket.accept()
-        try:
-            principal = principal_from_token(scans.runtime, token)
-        except OasError as exc:
-            await websocket.close(code=POLICY_VIOLATION, reason=exc.detail)
-            return
-        if principal.role != "user":
-            await websocket.close(code=POLICY_VIOLATION, reason="权限不足")
-            return
-        await Connection(websocket, scans, principal.subject_id).serve()
 
-    return api
+@router.websocket("/api/v1/user/scan/ws")
+async def scan_ws(websocket: WebSocket, token: str = "") -> None:
+    scans = from_websocket(websocket)
+    await websocket.accept()
+    try:
+        principal = principal_from_token(scans.runtime, token)
+    except OasError as exc:
+        await websocket.close(code=POLICY_VIOLATION, reason=exc.detail)
+        return
+    if principal.role != "user":
+        await websocket.close(code=POLICY_VIOLATION, reason="权限不足")
+        return
+    await Connection(websocket, scans, principal.subject_id).serve()
 
 
 class Connection:

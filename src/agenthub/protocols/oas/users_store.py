@@ -1,0 +1,236 @@
+"""Oas SQL for users (game accounts): create, read, list, update, delete, count, and the locked
+read-modify-write of a user's task_config. Keyword-only, one statement per question."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from agenthub.protocols.oas.records import User
+from agenthub.protocols.oas.tables import managers, users
+from agenthub.storage.database import Database
+
+USER_JSON_FIELDS = (
+    "assets",
+    "task_config",
+    "rest_config",
+    "lineup_config",
+    "shikigami_config",
+    "explore_progress",
+    "notify_config",
+)
+
+ConfigChange = Callable[[User], dict[str, Any]]  # the user as stored -> the new stored task_config
+
+
+class VersionMismatch(Exception):
+    """A task_config write named a version that is no longer the stored one."""
+
+    def __init__(self, current: int) -> None:
+        super().__init__(f"task_config is at version {current}")
+        self.current = current
+
+
+def user_from_row(row: Any) -> User:
+    m = dict(row._mapping)
+    for name in USER_JSON_FIELDS:
+        m[name] = m[name] or {}
+    return User(**m)
+
+
+class UsersStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create_user(
+        self,
+        *,
+        manager_id: int,
+        user_type: str,
+        login_id: str | None,
+        username: str,
+        server: str,
+        expires_at: datetime | None,
+        now: datetime,
+    ) -> User:
+        async with self.db.write() as conn:
+            if login_id is None:
+                login_id = await self._next_login_id(conn, manager_id)
+            stmt = users.insert().values(
+                manager_id=manager_id,
+                account_no=_new_account_no(),
+                login_id=login_id,
+                user_type=user_type,
+                status="active",
+                archive_status="normal",
+                server=server,
+                username=username,
+                expires_at=expires_at,
+                task_config={},
+                task_config_version=0,
+                created_at=now,
+                updated_at=now,
+            )
+            row = (await conn.execute(stmt.returning(*users.c))).one()
+        return user_from_row(row)
+
+    async def user(self, *, user_id: int, manager_id: int | None = None) -> User | None:
+        query = sa.select(users).where(users.c.id == user_id)
+        if manager_id is not None:
+            query = query.where(users.c.manager_id == manager_id)
+        async with self.db.read() as conn:
+            row = (await conn.execute(query)).first()
+        return user_from_row(row) if row else None
+
+    async def user_by_account_no(self, *, account_no: str) -> User | None:
+        async with self.db.read() as conn:
+            row = (await conn.execute(sa.select(users).where(users.c.account_no == account_no))).first()
+        return user_from_row(row) if row else None
+
+    async def users(
+        self,
+        *,
+        manager_id: int,
+        limit: int,
+        offset: int,
+        user_type: str | None = None,
+        status: str | None = None,
+        keyword: str | None = None,
+    ) -> tuple[list[User], int]:
+        conditions: list[Any] = [users.c.manager_id == manager_id]
+        if user_type:
+            conditions.append(users.c.user_type == user_type)
+        if status:
+            conditions.append(users.c.status == status)
+        if keyword:
+            like = f"%{keyword}%"
+            conditions.append(
+                sa.or_(
+                    users.c.account_no.like(like), users.c.login_id.like(like), users.c.username.like(like)
+                )
+            )
+        query = sa.select(users).where(*conditions).order_by(users.c.id).limit(limit).offset(offset)
+        count = sa.select(sa.func.count()).select_from(users).where(*conditions)
+        async with self.db.read() as conn:
+            rows = (await conn.execute(query)).all()
+            total = (await conn.execute(count)).scalar_one()
+        return [user_from_row(r) for r in rows], int(total)
+
+    async def schedulable_users(self, *, now: datetime) -> list[User]:
+        """Active, unexpired users of active, unexpired managers."""
+        query = (
+            sa.select(users)
+            .join(managers, managers.c.id == users.c.manager_id)
+            .where(
+                users.c.status == "active",
+                users.c.expires_at > now,
+                managers.c.expires_at > now,
+            )
+            .order_by(users.c.id)
+        )
+        async with self.db.read() as conn:
+            return [user_from_row(row) for row in await conn.execute(query)]
+
+    async def user_counts(self, *, manager_id: int, now: datetime) -> dict[str, int]:
+        expired = sa.or_(users.c.expires_at.is_(None), users.c.expires_at <= now)
+        query = sa.select(
+            sa.func.count(),
+            sa.func.count().filter(sa.and_(users.c.status == "active", sa.not_(expired))),
+            sa.func.count().filter(sa.or_(users.c.status == "expired", expired)),
+            sa.func.count().filter(users.c.status == "disabled"),
+        ).where(users.c.manager_id == manager_id)
+        async with self.db.read() as conn:
+            total, active, expired_n, disabled = (await conn.execute(query)).one()
+        return {"total": total, "active": active, "expired": expired_n, "disabled": disabled}
+
+    async def update_user(
+        self,
+        *,
+        user_id: int,
+        now: datetime,
+        manager_id: int | None = None,
+        conn: AsyncConnection | None = None,
+        **values: Any,
+    ) -> User | None:
+        stmt = users.update().where(users.c.id == user_id).values(updated_at=now, **values)
+        if manager_id is not None:
+            stmt = stmt.where(users.c.manager_id == manager_id)
+        if conn is not None:
+            row = (await conn.execute(stmt.returning(*users.c))).first()
+        else:
+            async with self.db.write() as own:
+                row = (await own.execute(stmt.returning(*users.c))).first()
+        return user_from_row(row) if row else None
+
+    async def delete_user(self, *, user_id: int, manager_id: int) -> bool:
+        stmt = users.delete().where(users.c.id == user_id, users.c.manager_id == manager_id)
+        async with self.db.write() as conn:
+            deleted = (await conn.execute(stmt)).rowcount
+        return bool(deleted)
+
+    # -- task config ------------------------------------------------------------------------------------
+
+    async def change_task_config(
+        self,
+        *,
+        user_id: int,
+        change: ConfigChange,
+        now: datetime,
+        manager_id: int | None = None,
+        expected_version: int | None = None,
+        conn: AsyncConnection | None = None,
+    ) -> User | None:
+        """Read-modify-write of a user's task_config under a row lock; the version goes up by one."""
+        if conn is not None:
+            return await self._change(conn, user_id, change, now, manager_id, expected_version)
+        async with self.db.write() as own:
+            return await self._change(own, user_id, change, now, manager_id, expected_version)
+
+    async def _change(
+        self,
+        conn: AsyncConnection,
+        user_id: int,
+        change: ConfigChange,
+        now: datetime,
+        manager_id: int | None,
+        expected_version: int | None,
+    ) -> User | None:
+        query = sa.select(users).where(users.c.id == user_id)
+        if manager_id is not None:
+            query = query.where(users.c.manager_id == manager_id)
+        if not self.db.is_sqlite:  # SQLite's write transaction already excludes other writers
+            query = query.with_for_update()
+        row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        user = user_from_row(row)
+        if expected_version is not None and expected_version != user.task_config_version:
+            raise VersionMismatch(user.task_config_version)
+        stmt = (
+            users.update()
+            .where(users.c.id == user_id)
+            .values(
+                task_config=change(user),
+                task_config_version=users.c.task_config_version + 1,
+                updated_at=now,
+            )
+            .returning(*users.c)
+        )
+        return user_from_row((await conn.execute(stmt)).one())
+
+    async def _next_login_id(self, conn: AsyncConnection, manager_id: int) -> str:
+        """The per-manager sequence: one more than the largest numeric login_id so far."""
+        query = sa.select(users.c.login_id).where(users.c.manager_id == manager_id)
+        numbers = [int(v) for v in (await conn.execute(query)).scalars() if v.isdigit()]
+        return str(max(numbers, default=0) + 1)
+
+
+def _new_account_no() -> str:
+    """What a user logs in with: 12 characters, unambiguous to read aloud."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(12))
