@@ -17,6 +17,7 @@ from agenthub.core.errors import (
     Conflict,
     EngineError,
     InvalidTransition,
+    InvalidValue,
     JobNotFound,
     LeaseMismatch,
     StorageUnavailable,
@@ -34,6 +35,11 @@ CASES: dict[type[EngineError], tuple[EngineError, int, str]] = {
     InvalidTransition: (InvalidTransition(7, "success", "start"), 409, "任务状态不允许该操作"),
     Conflict: (Conflict("duplicate key"), 409, "数据冲突"),
     StorageUnavailable: (StorageUnavailable("database down"), 503, "服务暂不可用"),
+    InvalidValue: (
+        InvalidValue("integer out of range: 9223372036854775808"),
+        400,
+        "参数错误: integer out of range: 9223372036854775808",
+    ),
 }
 
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 
-from agenthub.core.errors import Conflict, InvalidTransition, JobNotFound, LeaseMismatch, StorageUnavailable
+from agenthub.core.errors import (
+    Conflict,
+    InvalidTransition,
+    InvalidValue,
+    JobNotFound,
+    LeaseMismatch,
+    StorageUnavailable,
+)
 from agenthub.protocols.oas.notify import NotifyConfigError
 from agenthub.protocols.oas.task_config import TaskConfigError
 from agenthub.protocols.oas.users_store import VersionMismatch
@@ -85,6 +92,7 @@ ERRORS: dict[type[BaseException], ErrorEntry] = {
     InvalidTransition: WireError(409, "invalid_transition", BAD_STATE),
     Conflict: WireError(409, "conflict", "数据冲突"),
     StorageUnavailable: WireError(503, "unavailable", "服务暂不可用"),
+    InvalidValue: lambda exc: WireError(400, "bad_request", f"参数错误: {exc}"),
     OasError: _edge,
     UserNotFound: WireError(404, "not_found", USER_NOT_FOUND),
     UserExpired: WireError(403, "forbidden", USER_EXPIRED),
