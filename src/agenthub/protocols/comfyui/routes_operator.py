@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from agenthub.core.jobs import JobQuery, JobStatus
 from agenthub.protocols.comfyui.agents import Presence
@@ -136,13 +136,14 @@ async def manifest(found: KnownManifest) -> dict[str, Any]:
 
 
 @router.post("/tasks", status_code=201)
-async def create_task(body: TaskIn, comfy: Comfy) -> dict[str, Any]:
+async def create_task(body: TaskIn, request: Request, comfy: Comfy) -> dict[str, Any]:
     target = await comfy.agents.get(body.agent_id)
     if not target.allowed:
         raise AgentNotAllowed(body.agent_id)
     if await comfy.repo.manifest(body.manifest_id) is None:
         raise ManifestNotFound(body.manifest_id)
-    return task_out(await comfy.tasks.create(target, body.manifest_id))
+    created = await comfy.tasks.create(target, body.manifest_id, platform_url=str(request.base_url))
+    return task_out(created)
 
 
 @router.get("/tasks")
