@@ -21,6 +21,8 @@ from agenthub.protocols.comfyui.schemas import (
     AgentIn,
     AgentPatch,
     AgentTokenIn,
+    Int64,
+    Int64Path,
     ManifestIn,
     ManifestVersionIn,
     TaskIn,
@@ -42,7 +44,7 @@ async def _known_agent(agent_id: str, comfy: Comfy) -> Agent:
     return await comfy.agents.get(agent_id)
 
 
-async def _known_manifest(manifest_id: int, comfy: Comfy) -> Manifest:
+async def _known_manifest(manifest_id: Int64Path, comfy: Comfy) -> Manifest:
     found = await comfy.repo.manifest(manifest_id)
     if found is None:
         raise ManifestNotFound(manifest_id)
@@ -148,7 +150,7 @@ async def create_task(body: TaskIn, request: Request, comfy: Comfy) -> dict[str,
 
 @router.get("/tasks")
 async def tasks(
-    comfy: Comfy, agent_id: str | None = None, status: str | None = None, limit: int = 100
+    comfy: Comfy, agent_id: str | None = None, status: str | None = None, limit: Int64 = 100
 ) -> dict[str, Any]:
     query = JobQuery(kind=TASK_KIND, statuses=_statuses(status), target_node=agent_id)
     found, total = await comfy.runtime.engine.find(query, limit=min(max(limit, 1), 500))
