@@ -85,7 +85,7 @@ async def test_http_errors_say_what_was_wrong(world: ComfyWorld) -> None:
     assert r.status_code == 404 and r.json()["detail"] == "AGENT_ROUTE_NOT_FOUND" and r.json()["message"]
     r = await world.http.delete("/api/agent/auth/verify")
     assert r.status_code == 405 and r.json()["detail"] == "AGENT_METHOD_NOT_ALLOWED" and r.json()["message"]
-    # A body nested too deep for the JSON parser: not a validation error, but an answer that says what is wrong.
+    # A body nested too deep for the JSON parser: an answer that says what is wrong.
     deep = b"[" * 100_000 + b"]" * 100_000
     r = await world.http.post(
         "/api/agent/auth/verify", content=deep, headers={"content-type": "application/json"}
