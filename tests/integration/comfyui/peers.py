@@ -153,6 +153,7 @@ class OriginalAgent:
         self.answered = asyncio.Event()
         self.manifest: dict[str, Any] | None = None
         self.busy = False
+        self.failure: str | None = None  # set: the task fails with this message (posted as failed, then 400)
 
     async def _push(
         self, request: Request, _reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -168,7 +169,7 @@ class OriginalAgent:
         self.busy = True
         try:
             await self._run(body)
-        except (httpx.HTTPError, ValueError) as exc:
+        except (httpx.HTTPError, ValueError, RuntimeError) as exc:
             await answer(writer, 400, {"detail": str(exc)})
         else:
             await answer(writer, 200, {"status": "accepted", "task_id": body["task_id"]})
@@ -205,6 +206,18 @@ class OriginalAgent:
             await event("manifest", "manifest fetched")
             self.working.set()
             await self.release.wait()
+            if self.failure is not None:
+                await call(
+                    "POST",
+                    f"/api/agent/tasks/{task_id}/failed",
+                    json={
+                        "error_code": "DOWNLOAD_FAILED",
+                        "message": self.failure,
+                        "failed_items": {"models": ["x.safetensors"], "plugins": [], "workflows": []},
+                    },
+                    headers=auth,
+                )
+                raise RuntimeError(self.failure)
             await call(
                 "POST",
                 f"/api/agent/tasks/{task_id}/complete",

@@ -161,6 +161,27 @@ async def test_the_original_desktop_agent_runs_a_task_inside_one_push(
     assert "unreachable" not in caplog.text and "not pushed" not in caplog.text
 
 
+async def test_the_original_agent_failing_inside_its_push_is_a_failed_task_pushed_once(
+    world: ComfyWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="agenthub.protocols.comfyui")
+    original = OriginalAgent(str(world.http.base_url), "desk-1")
+    original.failure = "Download x.safetensors failed"
+    original.release.set()
+    async with original.peer as endpoint:
+        await world.agent("desk-1", base_url=endpoint.url)
+        task = await world.task("desk-1", (await world.manifest())["id"])
+        async with asyncio.timeout(10):
+            await original.answered.wait()
+        await world.context.pusher.settled()
+    view = await world.task_view(task["id"])
+    assert (view["status"], view["pushes"], view["error_code"]) == ("failed", 1, "DOWNLOAD_FAILED")
+    assert view["message"] == "Download x.safetensors failed"
+    # its 400 at the end of the push is how it says "failed", not a refusal of the push
+    assert "timeout_requeued" not in [e["type"] for e in view["engine_events"]]
+    assert "not pushed" not in caplog.text and len(original.pushes) == 1
+
+
 async def test_the_original_agent_busy_with_another_task_gets_it_later(world: ComfyWorld) -> None:
     original = OriginalAgent(str(world.http.base_url), "desk-1")
     async with original.peer as endpoint:

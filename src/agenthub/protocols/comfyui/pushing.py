@@ -12,7 +12,6 @@ flight, and is never repeated, while the task runs, until the task ends or its t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
@@ -177,8 +176,8 @@ class Pusher:
         finally:
             if not request.done():
                 request.cancel()
-                with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
-                    await request
+                # Its own cancellation or error is the result here; a cancellation of this push still ends it.
+                await asyncio.gather(request, return_exceptions=True)
 
     def _working(self, current: Job, pushed: Job) -> bool:
         return (
