@@ -15,7 +15,7 @@ from tests.conftest import make_settings
 from tests.integration.comfyui.conftest import ComfyWorld, bearer, comfyui_settings
 from tests.integration.comfyui.peers import Drip, OriginalAgent, healthy
 
-PUSH_TIMEOUT = 1.0
+PUSH_TIMEOUT = 2.0  # generous: under load an agent must still take its task in time
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ async def test_the_original_desktop_agent_runs_a_task_inside_one_push(
 
         # The agent works inside the push request for several push timeouts: the push stays in flight, the
         # task is not pushed again, and nothing is taken back. (Time must pass here: that is the point.)
-        await asyncio.sleep(PUSH_TIMEOUT * 2.5)
+        await asyncio.sleep(PUSH_TIMEOUT * 2)
         assert "desk-1" in world.context.pusher.in_flight
         assert len(original.pushes) == 1
 
