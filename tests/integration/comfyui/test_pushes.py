@@ -39,7 +39,8 @@ async def test_a_dripping_agent_is_cut_off_at_the_deadline_and_delays_no_one(wor
 
         # the operator's answer does not wait for the push, which is still dripping when it comes
         slow_task = await world.task("slow", manifest["id"])
-        assert slow_task["status"] == "pending"
+        assert (slow_task["status"], slow_task["pushes"]) == ("pending", 0)
+        assert not drip.cut.is_set()
         async with asyncio.timeout(10):
             await slow.received.wait()
 

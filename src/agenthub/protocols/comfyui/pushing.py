@@ -46,7 +46,7 @@ class Pusher:
         self.http = http
         self.doorbell = doorbell
         # One push at a time per agent, in this process: the agent id's push, while its request is open.
-        self.in_flight: dict[str, asyncio.Task[None]] = {}
+        self.in_flight: dict[str, asyncio.Task[bool]] = {}
         self._stepping = False
         self._idle = asyncio.Event()
         self._idle.set()
@@ -84,13 +84,16 @@ class Pusher:
         self.in_flight[agent.agent_id] = push
         self._idle.clear()
 
-        def done(_: asyncio.Task[None]) -> None:
+        def done(_: asyncio.Task[bool]) -> None:
             if self.in_flight.get(agent.agent_id) is push:
                 del self.in_flight[agent.agent_id]
-            if not push.cancelled() and push.exception() is not None:
-                log.error("comfyui push to %s failed", agent.agent_id, exc_info=push.exception())
-            # The agent may have more tasks waiting; look again now rather than at the next interval.
-            self.doorbell.ring()
+            if not push.cancelled():
+                if push.exception() is not None:
+                    log.error("comfyui push to %s failed", agent.agent_id, exc_info=push.exception())
+                elif push.result():
+                    # The agent took a task and may have more waiting: look now, not at the next interval.
+                    # (Only then: a push that found or delivered nothing must not spin the loop.)
+                    self.doorbell.ring()
             self._check_idle()
 
         push.add_done_callback(done)
@@ -115,7 +118,8 @@ class Pusher:
 
     # -- one push -----------------------------------------------------------------------------------------
 
-    async def push_to(self, agent: Agent) -> None:
+    async def push_to(self, agent: Agent) -> bool:
+        """Pushes the agent's next due task, if any; whether the agent took one."""
         leased = await self.engine.lease(
             JobFilter(kind=TASK_KIND, node_id=agent.agent_id),
             node_id=agent.agent_id,
@@ -131,6 +135,9 @@ class Pusher:
                 raise
             if problem is not None:
                 await self._take_back(job, problem)
+                return False
+            return True
+        return False
 
     def push_body(self, agent: Agent, job: Job) -> dict[str, Any]:
         """Both key styles: ours (camelCase, manifestId) and the original desktop agent's (snake_case,
