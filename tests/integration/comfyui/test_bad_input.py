@@ -131,6 +131,26 @@ async def test_other_bodies_refuse_numbers_that_are_not_finite(world: ComfyWorld
     assert (await world.task_view(task_id))["status"] == "pending"
 
 
+async def test_big_integers_inside_free_form_payloads_are_kept_alike(world: ComfyWorld) -> None:
+    # A JSON payload is stored as JSON, so an integer beyond 64 bits in it is kept exactly on both dialects.
+    await world.agent("gpu-1")
+    token = await world.agent_token("gpu-1")
+    beat = {"metrics": {"bytes": 2**70, "neg": -(2**64)}}
+    r = await world.http.post("/api/agent/agents/gpu-1/heartbeat", json=beat, headers=bearer(token))
+    assert r.status_code == 200, r.text
+    seen = (await world.http.get("/api/agent/operator/agents/gpu-1", headers=world.admin)).json()
+    assert seen["metrics"]["metrics"] == {"bytes": 2**70, "neg": -(2**64)}
+    # where the value is a column or a size, it is refused with the bound it passed
+    content = {"models": [{"name": "m", "url": "http://x/m", "sha256": "0" * 64, "size": 2**63}]}
+    r = await world.http.post(
+        "/api/agent/operator/manifests",
+        json={"name": "big", "version": "v1", "content": content},
+        headers=world.admin,
+    )
+    assert (r.status_code, r.json()["detail"]) == (400, "AGENT_REQUEST_INVALID")
+    assert "9223372036854775807" in r.json()["message"]
+
+
 async def test_unreadable_bodies_say_what_is_wrong(world: ComfyWorld) -> None:
     await world.agent("gpu-1")
     token = await world.agent_token("gpu-1")

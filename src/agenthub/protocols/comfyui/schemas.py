@@ -122,7 +122,7 @@ class ModelItem(Body):
     name: str = Field(pattern=SAFE_NAME)
     url: str = Field(min_length=1, max_length=2048)
     sha256: str = Field(pattern=SHA256)
-    size: int = Field(ge=0)
+    size: int = Field(ge=0, le=INT64_MAX)
     # Relative to the agent's ComfyUI directory; default models/<name>.
     dest_path: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._/-]{1,512}$")
 
