@@ -372,3 +372,26 @@ async def test_access_token(runtime: Runtime) -> None:
             await websockets.connect(ws_url(listeners.urls["maicraft"], "/ws/tasks"))
         ws, _ = await connect(listeners.urls["maicraft"], "/ws/tasks?token=s3cret")
         await ws.close()
+
+
+async def test_an_mcp_server_that_cannot_start(runtime: Runtime) -> None:
+    from tests.integration.maicraft.conftest import maicraft_settings
+    from tests.support.servers import serving
+
+    runtime.settings.protocols["maicraft"] = maicraft_settings(
+        mcp_enabled=True, mcp_command="agenthub-no-such-mcp-server --stdio", mcp_restart_max_seconds=1
+    )
+    async with (
+        serving(runtime, "maicraft") as listeners,
+        httpx.AsyncClient(base_url=listeners.urls["maicraft"]) as c,
+    ):
+        link = SPEC.state_of(runtime).default.link
+        assert link is not None
+        async with asyncio.timeout(20):
+            while link.restarts < 2:
+                await asyncio.sleep(0.05)
+        body = assert_error(await c.get("/api/environment/player"), 503, "CONNECTION_ERROR")
+        assert body["message"].startswith("MCP_NOT_CONNECTED: MCP客户端未连接 (")
+        assert_error(await c.get("/api/mcp/tools"), 503, "CONNECTION_ERROR")
+        logs = assert_ok((await c.get("/api/logs/recent", params={"module": "MCPClient"})).json())
+        assert any("agenthub-no-such-mcp-server" in entry["message"] for entry in logs["logs"])

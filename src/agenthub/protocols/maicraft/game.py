@@ -77,6 +77,9 @@ class BotGame:
         self._players: list[dict[str, Any]] = []
         self._entities: list[dict[str, Any]] = []
         self._newest_tick: int | None = None
+        # Events of the newest tick already taken (insertion-ordered, bounded above the MCP server's ring
+        # of 1000 events, so a forgotten key can no longer come back).
+        self._taken: dict[str, None] = {}
         self._last_area = 0.0
         self.error: MaicraftError | None = McpUnavailable(MCP_NOT_CONNECTED)
         self.polls = 0
@@ -121,7 +124,9 @@ class BotGame:
                 if self.link is None or self.link.last_error is None
                 else f"{MCP_NOT_CONNECTED} ({self.link.last_error})"
             )
-        since = {} if self._newest_tick is None else {"sinceTick": self._newest_tick + 1}
+        # Inclusive of the newest tick seen: several events share a tick (and a server whose clock does not
+        # advance reports every event at one tick); those already taken are skipped by key.
+        since = {} if self._newest_tick is None else {"sinceTick": self._newest_tick}
         try:
             state, status, players, entities, events = await asyncio.gather(
                 self._data("query_game_state", {}),
@@ -142,9 +147,18 @@ class BotGame:
 
     def _take_events(self, events: list[dict[str, Any]]) -> None:
         for event in events:
+            key = json.dumps(event, sort_keys=True, default=str)
             tick = event.get("gameTick")
-            if isinstance(tick, int | float):
-                self._newest_tick = max(self._newest_tick or 0, int(tick))
+            tick = int(tick) if isinstance(tick, int | float) else 0
+            if tick == self._newest_tick and key in self._taken:
+                continue
+            if self._newest_tick is None or tick > self._newest_tick:
+                self._newest_tick = tick
+                self._taken.clear()
+            if tick == self._newest_tick:
+                self._taken[key] = None
+                if len(self._taken) > 2000:
+                    del self._taken[next(iter(self._taken))]
             self.events.append(event)
             if event.get("type") == "chat":
                 events_log.info("<%s> %s", event.get("username"), event.get("message"))
