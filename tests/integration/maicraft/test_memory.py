@@ -389,7 +389,8 @@ async def test_an_mcp_server_that_cannot_start(runtime: Runtime) -> None:
         assert link is not None
         async with asyncio.timeout(20):
             while link.restarts < 2:
-                await asyncio.sleep(0.05)
+                await link.stopped.wait()
+                link.stopped.clear()
         body = assert_error(await c.get("/api/environment/player"), 503, "CONNECTION_ERROR")
         assert body["message"].startswith("MCP_NOT_CONNECTED: MCP客户端未连接 (")
         assert_error(await c.get("/api/mcp/tools"), 503, "CONNECTION_ERROR")

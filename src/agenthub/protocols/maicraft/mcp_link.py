@@ -72,6 +72,7 @@ class McpLink:
         self._broken = asyncio.Event()
         self._backoff = 1.0
         self.restarts = 0
+        self.stopped = asyncio.Event()  # set each time the server process ended (for waiting, e.g. in tests)
         self.last_error: str | None = None
         self.connected = asyncio.Event()
 
@@ -111,6 +112,7 @@ class McpLink:
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
         self.restarts += 1
+        self.stopped.set()
         log.info("MCP server stopped; restarting in %.1f s", self._backoff)
         await asyncio.sleep(self._backoff)
         self._backoff = min(self._backoff * 2, self._restart_max)
