@@ -87,10 +87,12 @@ class BotGame:
 
     # -- polling --------------------------------------------------------------------------------------
 
-    async def call(self, name: str, arguments: dict[str, Any]) -> CallToolResult:
+    async def call(
+        self, name: str, arguments: dict[str, Any], *, timeout: float | None = None
+    ) -> CallToolResult:
         if self.link is None:
             raise McpUnavailable(MCP_NOT_CONNECTED)
-        return await self.link.call(name, arguments)
+        return await self.link.call(name, arguments, timeout=timeout)
 
     async def _data(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         payload = tool_payload(await self.call(name, arguments))

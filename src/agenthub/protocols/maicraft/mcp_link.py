@@ -131,10 +131,14 @@ class McpLink:
         except (McpError, OSError, TimeoutError, Exception) as exc:
             raise self._lost(exc) from exc
 
-    async def call(self, name: str, arguments: dict[str, Any]) -> CallToolResult:
+    async def call(
+        self, name: str, arguments: dict[str, Any], *, timeout: float | None = None
+    ) -> CallToolResult:
+        """Calls a tool; a call that outlives its timeout means a hung server, which is restarted."""
         session = self._session_or_fail()
+        limit = self._call_timeout if timeout is None else timedelta(seconds=timeout)
         try:
-            return await session.call_tool(name, arguments, read_timeout_seconds=self._call_timeout)
+            return await session.call_tool(name, arguments, read_timeout_seconds=limit)
         except McpError as exc:
             if (
                 exc.error.code == -32602 or "Unknown tool" in exc.error.message

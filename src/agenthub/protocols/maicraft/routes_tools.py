@@ -43,7 +43,10 @@ async def call_tool(bot: CurrentBot, body: Annotated[ToolCall, Body()]) -> dict[
     if not body.tool_name.strip():
         raise ValidationFailed("VALIDATION_ERROR: 工具名称不能为空")
     try:
-        result = await bot.game.call(body.tool_name, body.arguments)
+        # Actions (move, mine_block, ...) may run long: the MCP server's own limit is 600 s.
+        result = await bot.game.call(
+            body.tool_name, body.arguments, timeout=bot.settings.mcp_tool_timeout_seconds
+        )
     except McpError as exc:
         raise OperationFailed(f"TOOL_ERROR: {exc.error.message}") from exc
     structured = result.structuredContent

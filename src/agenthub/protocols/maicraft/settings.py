@@ -42,7 +42,8 @@ class MaicraftSettings(ProtocolSettings):
     # Or a JSON file like the original's mcp_servers.json ({"mcpServers": {name: {command, args, env}}}).
     mcp_config: str | None = None
     mcp_enabled: bool = True  # off: no MCP server at all (the game endpoints answer CONNECTION_ERROR)
-    mcp_call_timeout_seconds: float = 30.0
+    mcp_call_timeout_seconds: float = 15.0  # polling queries; longer means a hung server (restarted)
+    mcp_tool_timeout_seconds: float = 620.0  # tool calls through the API (the server stops actions at 600 s)
     mcp_restart_max_seconds: float = 15.0
     # Polling the game like the original agent: status, surroundings, events every poll; the block cube
     # around the player (the costly query) less often.
