@@ -5,9 +5,11 @@ module (starting it takes a few seconds); the MCP-kill test runs last."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import socket
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -113,19 +115,28 @@ async def stack(sqlite_template: SqliteTemplate) -> AsyncIterator[Stack]:
             BotConfig(name="nowhere", port=0, mc_port=free_port(), mc_username="Lost"),
         ],
     )
-    async with (
-        local_server(mc_port),
-        open_runtime(settings) as runtime,
-        serving(runtime, "maicraft") as listeners,
-        httpx.AsyncClient(base_url=listeners.urls["maicraft"], timeout=60) as http,
-    ):
-        stack = Stack(runtime, http, listeners.urls["maicraft"])
+    stack_up = contextlib.AsyncExitStack()
+    await stack_up.enter_async_context(local_server(mc_port))
+    runtime = await stack_up.enter_async_context(open_runtime(settings))
+    listeners = await stack_up.enter_async_context(serving(runtime, "maicraft"))
+    http = await stack_up.enter_async_context(
+        httpx.AsyncClient(base_url=listeners.urls["maicraft"], timeout=60)
+    )
+    try:
 
         async def player_ready() -> bool:
             return (await http.get("/api/environment/player")).status_code == 200
 
         await eventually(player_ready, timeout=90)
-        yield stack
+        yield Stack(runtime, http, listeners.urls["maicraft"])
+    finally:
+        try:
+            async with asyncio.timeout(60):  # a stuck shutdown fails loudly, with every task's stack
+                await stack_up.aclose()
+        except TimeoutError:
+            for task in asyncio.all_tasks():
+                task.print_stack(file=sys.stderr)
+            raise
 
 
 async def test_player_inventory_and_world(stack: Stack) -> None:
@@ -150,11 +161,19 @@ async def test_player_inventory_and_world(stack: Stack) -> None:
 
 async def test_the_other_bot_is_a_nearby_entity(stack: Stack) -> None:
     # flying-squid 1.12 announces players to 1.20 clients with a wrong entity type (mineflayer sees a mob
-    # named "allay"), so the other bot is found by where it stands rather than by its name.
-    second = stack.state.bots["second"].game
+    # named "allay"), so the other bot is found by where it stands rather than by its name. It first walks
+    # next to the default bot (both spawn at random within 30 blocks).
+    second = stack.state.bots["second"]
+
+    async def walked() -> bool:
+        x, _, z = await stack.position()
+        result = await second.game.call("move", {"x": x + 2.5, "z": z + 0.5, "distance": 1})
+        return bool(json.loads(result.content[0].text)["ok"])  # type: ignore[union-attr]
+
+    await eventually(walked, timeout=60)
 
     async def seen() -> bool:
-        there = second.position()
+        there = second.game.position()
         found = await stack.data("/api/environment/nearby/entities", range_limit=64)
         assert found["range"] == 64 and found["count"] == len(found["entities"])
         return any(

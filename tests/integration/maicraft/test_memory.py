@@ -290,32 +290,30 @@ async def test_logs(api: str, http: httpx.AsyncClient) -> None:
     assert_ok((await http.post("/api/logs/level", json={"level": "INFO"})).json())
 
 
-@pytest.mark.parametrize(
-    "path",
-    ["/ws/logs", "/ws/game/player", "/ws/game/world", "/ws/game/marker", "/ws/tasks", "/ws/token-usage"],
-)
-async def test_every_socket_speaks_the_protocol(api: str, path: str) -> None:
-    ws, sock = await connect(api, path)
-    async with ws:
-        await sock.send({"type": "ping", "timestamp": 1704067200000})
-        pong = await sock.recv()
-        assert pong["type"] == "pong" and pong["timestamp"] == 1704067200000
-        await sock.send("{not json")
-        bad = await sock.recv()
-        assert (
-            bad["type"] == "error"
-            and bad["errorCode"] == "INVALID_JSON"
-            and isinstance(bad["timestamp"], int)
-        )
-        await sock.send({"type": "dance"})
-        unknown = await sock.recv()
-        assert unknown["errorCode"] == "UNKNOWN_MESSAGE_TYPE"
-        if path.startswith("/ws/game"):
-            await sock.send({"type": "subscribe", "update_interval": 0})  # what the UI sends for markers
-            assert (await sock.recv())["errorCode"] == "INVALID_INTERVAL"
-        await sock.send({"type": "ping", "timestamp": 5})  # under a second after the last: no answer
-        await sock.send({"type": "dance"})
-        assert (await sock.recv())["errorCode"] == "UNKNOWN_MESSAGE_TYPE"
+SOCKETS = ["/ws/logs", "/ws/game/player", "/ws/game/world", "/ws/game/marker", "/ws/tasks", "/ws/token-usage"]
+
+
+async def test_every_socket_speaks_the_protocol(api: str) -> None:
+    for path in SOCKETS:
+        ws, sock = await connect(api, path)
+        async with ws:
+            await sock.send({"type": "ping", "timestamp": 1704067200000})
+            pong = await sock.recv()
+            assert pong["type"] == "pong" and pong["timestamp"] == 1704067200000, path
+            await sock.send("{not json")
+            bad = await sock.recv()
+            assert bad["type"] == "error" and bad["errorCode"] == "INVALID_JSON", path
+            assert isinstance(bad["timestamp"], int)
+            await sock.send({"type": "dance"})
+            assert (await sock.recv())["errorCode"] == "UNKNOWN_MESSAGE_TYPE", path
+            await sock.send("[1, 2]")
+            assert (await sock.recv())["errorCode"] == "INVALID_JSON", path
+            if path.startswith("/ws/game"):
+                await sock.send({"type": "subscribe", "update_interval": 0})  # what the UI sends for markers
+                assert (await sock.recv())["errorCode"] == "INVALID_INTERVAL"
+            await sock.send({"type": "ping", "timestamp": 5})  # under a second after the last: no answer
+            await sock.send({"type": "dance"})
+            assert (await sock.recv())["errorCode"] == "UNKNOWN_MESSAGE_TYPE", path
 
 
 async def test_a_hundred_task_subscribers(api: str) -> None:
@@ -396,3 +394,12 @@ async def test_an_mcp_server_that_cannot_start(runtime: Runtime) -> None:
         assert_error(await c.get("/api/mcp/tools"), 503, "CONNECTION_ERROR")
         logs = assert_ok((await c.get("/api/logs/recent", params={"module": "MCPClient"})).json())
         assert any("agenthub-no-such-mcp-server" in entry["message"] for entry in logs["logs"])
+
+
+async def test_concurrent_usage_records_add_up(http: httpx.AsyncClient) -> None:
+    body = {"model_name": "qwen3-next-80b-a3b-instruct", "prompt_tokens": 1000, "completion_tokens": 100}
+    answers = await asyncio.gather(*(http.post("/api/token-usage/record", json=body) for _ in range(20)))
+    assert all(a.status_code == 200 for a in answers)
+    usage = assert_ok((await http.get("/api/token-usage")).json())["models"]["qwen3-next-80b-a3b-instruct"]
+    assert usage["total_calls"] == 20 and usage["total_tokens"] == 22_000
+    assert usage["total_cost"] == pytest.approx(20 * (1000 / 1e6 * 1.0 + 100 / 1e6 * 4.0))

@@ -11,6 +11,7 @@ from agenthub.protocols.maicraft.errors import NotFound
 from agenthub.protocols.maicraft.records import Location, Task, TokenUsage
 from agenthub.protocols.maicraft.tables import locations, tasks, token_usage
 from agenthub.storage import Database
+from agenthub.storage.upsert import insert_for
 
 DONE_PROGRESS = "已完成"
 NEW_PROGRESS = "尚未开始"
@@ -185,35 +186,32 @@ class MaicraftRepository:
         self, *, model_name: str, prompt_tokens: int, completion_tokens: int, cost: float, at: float
     ) -> TokenUsage:
         where = (token_usage.c.bot == self._bot, token_usage.c.model_name == model_name)
+        # Insert-if-missing then add: two first calls of a model at once cannot collide.
+        zero = insert_for(self._db.dialect, token_usage).values(
+            bot=self._bot,
+            model_name=model_name,
+            total_prompt_tokens=0,
+            total_completion_tokens=0,
+            total_calls=0,
+            total_cost=0.0,
+            first_call_time=at,
+            last_call_time=at,
+            last_updated=at,
+        )
         async with self._db.write() as conn:
-            row = (await conn.execute(sa.select(token_usage).where(*where))).first()
-            if row is None:
-                await conn.execute(
-                    sa.insert(token_usage).values(
-                        bot=self._bot,
-                        model_name=model_name,
-                        total_prompt_tokens=prompt_tokens,
-                        total_completion_tokens=completion_tokens,
-                        total_calls=1,
-                        total_cost=cost,
-                        first_call_time=at,
-                        last_call_time=at,
-                        last_updated=at,
-                    )
+            await conn.execute(zero.on_conflict_do_nothing(index_elements=["bot", "model_name"]))
+            await conn.execute(
+                sa.update(token_usage)
+                .where(*where)
+                .values(
+                    total_prompt_tokens=token_usage.c.total_prompt_tokens + prompt_tokens,
+                    total_completion_tokens=token_usage.c.total_completion_tokens + completion_tokens,
+                    total_calls=token_usage.c.total_calls + 1,
+                    total_cost=token_usage.c.total_cost + cost,
+                    last_call_time=at,
+                    last_updated=at,
                 )
-            else:
-                await conn.execute(
-                    sa.update(token_usage)
-                    .where(*where)
-                    .values(
-                        total_prompt_tokens=token_usage.c.total_prompt_tokens + prompt_tokens,
-                        total_completion_tokens=token_usage.c.total_completion_tokens + completion_tokens,
-                        total_calls=token_usage.c.total_calls + 1,
-                        total_cost=token_usage.c.total_cost + cost,
-                        last_call_time=at,
-                        last_updated=at,
-                    )
-                )
+            )
             fresh = (await conn.execute(sa.select(token_usage).where(*where))).one()
         return _usage(fresh)
 
