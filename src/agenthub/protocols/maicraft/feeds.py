@@ -75,8 +75,7 @@ class GameFeed:
         self._subs.clear()
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.gather(self._task, return_exceptions=True)
 
 
 class Broadcast:

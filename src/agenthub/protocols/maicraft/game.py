@@ -112,12 +112,17 @@ class BotGame:
                 log.info("game state available again")
             self.error = None
         except MaicraftError as exc:
-            if self.error is None or self.error.message != exc.message:
-                log.warning("game state unavailable: %s", exc.message)
-            self.error = exc
+            self._failed(exc)
+        except Exception as exc:  # e.g. another MCP server without one of the tools polled
+            self._failed(GameUnavailable(f"无法获取游戏状态: {type(exc).__name__}: {exc}"))
         finally:
             self.polls += 1
             self.poll_seconds += time.perf_counter() - started
+
+    def _failed(self, exc: MaicraftError) -> None:
+        if self.error is None or self.error.message != exc.message:
+            log.warning("game state unavailable: %s", exc.message)
+        self.error = exc
 
     async def _poll(self) -> None:
         if self.link is None or not self.link.is_connected:

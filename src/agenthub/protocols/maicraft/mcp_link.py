@@ -5,7 +5,6 @@ to the protocol's log ring (module `MCPServer`)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import shlex
@@ -99,9 +98,7 @@ class McpLink:
                 self.last_error = None
                 log.info("MCP客户端已连接")
                 await self._broken.wait()
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:  # anyio wraps failures in exception groups
+        except Exception as exc:  # anyio wraps failures in exception groups (a cancellation stays out)
             self.last_error = _describe(exc)
             log.warning("MCP server failed: %s", self.last_error)
         finally:
@@ -109,8 +106,11 @@ class McpLink:
             self.connected.clear()
             errlog.close()
             reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+            # Not `suppress(CancelledError)`: that would also swallow this task's own cancellation.
+            await asyncio.gather(reader, return_exceptions=True)
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError
         self.restarts += 1
         self.stopped.set()
         log.info("MCP server stopped; restarting in %.1f s", self._backoff)
