@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import shlex
 from dataclasses import dataclass, field
@@ -99,8 +100,12 @@ class McpLink:
                 log.info("MCP客户端已连接")
                 await self._broken.wait()
         except Exception as exc:  # anyio wraps failures in exception groups (a cancellation stays out)
-            self.last_error = _describe(exc)
-            log.warning("MCP server failed: %s", self.last_error)
+            error = _describe(exc)
+            # The same failure again (e.g. no Node installed) is not worth a warning every backoff.
+            log.log(
+                logging.DEBUG if error == self.last_error else logging.WARNING, "MCP server failed: %s", error
+            )
+            self.last_error = error
         finally:
             self._session = None
             self.connected.clear()
