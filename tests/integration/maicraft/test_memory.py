@@ -115,6 +115,11 @@ async def test_game_endpoints_without_an_mcp_server(http: httpx.AsyncClient, api
     uncached = assert_ok((await http.get("/api/blocks/position/1/2/3")).json())
     assert uncached["exists"] is False and uncached["message"] == "该位置的方块信息未被缓存"
     assert assert_ok((await http.get("/api/containers/stats")).json())["total_containers"] == 0
+    assert (
+        assert_ok((await http.get("/api/blocks/search", params={"search_term": "ston"})).json())["total"] == 0
+    )
+    assert_error(await http.get("/api/blocks/search"), 400, "VALIDATION_ERROR")
+    assert_error(await http.get("/api/blocks/region", params={"x": 1}), 400, "VALIDATION_ERROR")
     # The game sockets say so too, after the subscription ack.
     ws, sock = await connect(api, "/ws/game/player")
     async with ws:

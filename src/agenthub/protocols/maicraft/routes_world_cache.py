@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from agenthub.protocols.maicraft.caches import Container, container_type, position
 from agenthub.protocols.maicraft.deps import CurrentBot
 from agenthub.protocols.maicraft.envelope import ok
-from agenthub.protocols.maicraft.errors import GameUnavailable
+from agenthub.protocols.maicraft.errors import GameUnavailable, ValidationFailed
 from agenthub.protocols.maicraft.game import tool_payload
 from agenthub.protocols.maicraft.state import BotState
 
@@ -102,10 +102,17 @@ async def block_region(
 
 @router.get("/api/blocks/search")
 async def block_search(
-    bot: CurrentBot, name: str, limit: Annotated[int, Query(ge=1, le=200)] = 50
+    bot: CurrentBot,
+    name: str | None = None,
+    search_term: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    found = bot.game.blocks.search(name, limit)
-    return ok({"blocks": found, "total": len(found), "search_term": name, "limit": limit})
+    # The seed names no parameter: `name` (the original's), or `search_term` like the answer's field.
+    term = name if name is not None else search_term
+    if not term:
+        raise ValidationFailed("参数验证失败: 需要 name (方块名称的一部分)")
+    found = bot.game.blocks.search(term, limit)
+    return ok({"blocks": found, "total": len(found), "search_term": term, "limit": limit})
 
 
 @router.get("/api/blocks/types")
