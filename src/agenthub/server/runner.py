@@ -18,6 +18,7 @@ from agenthub.core.clock import Clock
 from agenthub.protocols.registry import available
 from agenthub.server import log_redaction
 from agenthub.server.loops import Loop, LoopGroup
+from agenthub.server.metrics import HttpMetrics
 from agenthub.server.protocol import ProtocolSpec
 from agenthub.server.runtime import Runtime
 from agenthub.server.settings import Settings
@@ -66,12 +67,14 @@ class Listeners:
 
     async def _start(self, spec: AnySpec) -> None:
         port = self._ports.get(spec.name, spec.settings_of(self._runtime).port)
+        app = spec.create_app(spec.state_of(self._runtime))
         config = uvicorn.Config(
-            spec.create_app(spec.state_of(self._runtime)),
+            HttpMetrics(app, self._runtime.metrics, protocol=spec.name),
             host=self._host,
             port=port,
             lifespan="off",
             access_log=False,
+            log_config=None,  # uvicorn's loggers propagate to the handler `agenthub serve` set up
             log_level=self._runtime.settings.server.log_level,
             timeout_graceful_shutdown=3,
             ws_ping_interval=None,

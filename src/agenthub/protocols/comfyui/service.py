@@ -141,7 +141,8 @@ class ComfyuiTasks:
         }
         url = agent.base_url.rstrip("/") + "/tasks"
         try:
-            response = await self.http.post(url, json=body, timeout=self.settings.push_timeout_seconds)
+            with self.runtime.metrics.push_timer("comfyui"):
+                response = await self.http.post(url, json=body, timeout=self.settings.push_timeout_seconds)
         except httpx.HTTPError as exc:
             return f"agent unreachable: {type(exc).__name__}"
         if response.is_success:
