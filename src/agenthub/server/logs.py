@@ -63,9 +63,13 @@ class TextFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
+class ServerHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The one handler `configure` installs on the root logger."""
+
+
 def configure(log_format: str, level: str, *, stream: TextIO | None = None) -> logging.Handler:
     """Sends every log record (agenthub's and uvicorn's) to one handler in the chosen format."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = ServerHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter(TEXT_FORMAT))
     handler.addFilter(RedactSecrets())
     root = logging.getLogger()
@@ -73,12 +77,20 @@ def configure(log_format: str, level: str, *, stream: TextIO | None = None) -> l
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for name in UVICORN_LOGGERS:  # uvicorn keeps its own handlers unless told otherwise; ours instead
+    adopt_uvicorn()
+    return handler
+
+
+def adopt_uvicorn() -> None:
+    """Once `configure` ran: uvicorn's loggers lose the handlers each `uvicorn.Config` gives them and
+    propagate to ours, so they follow the chosen format. Without `configure` (tests), nothing changes."""
+    if not any(isinstance(h, ServerHandler) for h in logging.getLogger().handlers):
+        return
+    for name in UVICORN_LOGGERS:
         logger = logging.getLogger(name)
         for old in list(logger.handlers):
             logger.removeHandler(old)
         logger.propagate = True
-    return handler
 
 
 class EngineLog:

@@ -16,7 +16,7 @@ import uvicorn
 
 from agenthub.core.clock import Clock
 from agenthub.protocols.registry import available
-from agenthub.server import log_redaction
+from agenthub.server import log_redaction, logs
 from agenthub.server.loops import Loop, LoopGroup
 from agenthub.server.metrics import HttpMetrics
 from agenthub.server.protocol import ProtocolSpec
@@ -74,12 +74,12 @@ class Listeners:
             port=port,
             lifespan="off",
             access_log=False,
-            log_config=None,  # uvicorn's loggers propagate to the handler `agenthub serve` set up
             log_level=self._runtime.settings.server.log_level,
             timeout_graceful_shutdown=3,
             ws_ping_interval=None,
         )
         log_redaction.install()  # after uvicorn.Config, which (re)configures its loggers
+        logs.adopt_uvicorn()  # and back to the format `agenthub serve` chose, if it chose one
         try:
             sock = listen_socket(self._host, port)
         except OSError as exc:

@@ -3,6 +3,7 @@ operator greps for; uvicorn's loggers write the same format; no token or secret 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -11,12 +12,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import websockets
 
 from agenthub.core.clock import ManualClock
 from agenthub.core.jobs import JobFilter, KindPolicy, LeaseRef, NewJob
 from agenthub.core.nodes import NodeSighting
 from agenthub.server import logs
 from agenthub.server.runtime import Runtime
+from tests.support.servers import serving
 
 KIND = "test.logs"
 TOKEN = "s3cr3t-t0ken-value"
@@ -105,3 +108,17 @@ def test_text_format_masks_secrets_too() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "auth %s", (f"password={TOKEN}",), None)
     text = logs.TextFormatter(logs.TEXT_FORMAT).format(record)
     assert TOKEN not in text and "password=***" in text
+
+
+async def test_uvicorn_lines_of_a_served_protocol_are_json_and_masked(
+    runtime: Runtime, captured: io.StringIO
+) -> None:
+    async with serving(runtime, "oas") as listeners:  # uvicorn.Config resets its loggers: adopted again
+        logging.getLogger("uvicorn.error").setLevel(logging.INFO)  # where uvicorn logs WebSocket requests
+        url = listeners.urls["oas"].replace("http://", "ws://") + f"/api/v1/user/scan/ws?token={TOKEN}"
+        with contextlib.suppress(websockets.exceptions.WebSocketException):
+            async with websockets.connect(url) as ws:
+                await ws.recv()
+    assert TOKEN not in captured.getvalue()
+    requests = [line for line in lines(captured) if line["logger"] == "uvicorn.error"]
+    assert any("/api/v1/user/scan/ws?token=***" in line["message"] for line in requests), requests
