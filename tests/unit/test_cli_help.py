@@ -38,7 +38,10 @@ def test_serve_help_lists_every_variable_with_its_default(
     assert row(text, "AGENTHUB_RETRY_BACKOFF") == "{}"
     assert row(text, "AGENTHUB_JWT_SECRET") == "(secret) generated in development"
     assert row(text, "AGENTHUB_COMFYUI_ADMIN_KEY") == "(secret) generated in development"
-    assert "AGENTHUB_SUPER_PASSWORD or AGENTHUB_OAS_SUPER_PASSWORD  (secret) unset" in text
+    assert row(text, "AGENTHUB_SUPER_USERNAME or AGENTHUB_OAS_SUPER_USERNAME") == "admin"
+    assert row(text, "AGENTHUB_SUPER_PASSWORD or AGENTHUB_OAS_SUPER_PASSWORD") == (
+        "(secret) generated at first start (printed once)"
+    )
     assert row(text, "AGENTHUB_OAS_SCAN_COOLDOWNS") == "[0, 180, 600, 1800, 3600]"
     assert row(text, "AGENT_DEBUG_TOKENS") == "unset"
     for spec in available().values():

@@ -22,8 +22,15 @@ SERVER_CLASSES: tuple[type[BaseSettings], ...] = (
     AuthSettings,
     EngineSettings,
 )
-# Secrets that development generates (and keeps) when unset.
-GENERATED = frozenset({"AGENTHUB_JWT_SECRET", "AGENTHUB_COMFYUI_SIGNING_KEYS", "AGENTHUB_COMFYUI_ADMIN_KEY"})
+# What the code uses when a variable is unset, where the settings class only says None.
+WHEN_UNSET = {
+    "AGENTHUB_JWT_SECRET": "(secret) generated in development",
+    "AGENTHUB_COMFYUI_SIGNING_KEYS": "(secret) generated in development",
+    "AGENTHUB_COMFYUI_ADMIN_KEY": "(secret) generated in development",
+    "AGENTHUB_SUPER_USERNAME": "admin",
+    "AGENTHUB_SUPER_PASSWORD": "(secret) generated at first start (printed once)",
+    "AGENTHUB_COMFYUI_PROTOCOL_DOC": "docs/comfyui.md",
+}
 
 
 def variables(cls: type[BaseSettings]) -> list[tuple[str, str]]:
@@ -54,8 +61,8 @@ def _env_names(info: FieldInfo, default: str) -> list[str]:
 
 def _default(info: FieldInfo, name: str) -> str:
     secret = _is_secret(info.annotation)
-    if name in GENERATED:
-        return "(secret) generated in development"
+    if name in WHEN_UNSET:
+        return WHEN_UNSET[name]
     if info.default is PydanticUndefined and info.default_factory is None:
         return "(required)"
     value: Any = info.get_default(call_default_factory=True)
