@@ -166,18 +166,8 @@ class Pusher:
         timeout = httpx.Timeout(None, connect=self.settings.push_timeout_seconds)
         request = asyncio.create_task(self.http.post(url, json=self.push_body(agent, job), timeout=timeout))
         try:
-            async with asyncio.timeout(self._until_deadline(job)):
-                while True:
-                    done, _ = await asyncio.wait({request}, timeout=self.settings.push_timeout_seconds)
-                    if done:
-                        return _outcome(request)
-                    current = await self.engine.get(job.id)
-                    if current.status is JobStatus.LEASED:
-                        return f"no answer within {self.settings.push_timeout_seconds:g} s"
-                    if not self._working(current, job):
-                        # It reported its end (or its time is up) but holds the push open: not a failure.
-                        return None
-                    # The agent took the task and works on it inside the push request: keep waiting.
+            with self.tasks.runtime.metrics.push_timer("comfyui"):
+                return await self._await_push(request, job)
         except TimeoutError:
             return "the task's time is up"
         finally:
@@ -185,6 +175,20 @@ class Pusher:
                 request.cancel()
                 # Its own cancellation or error is the result here; a cancellation of this push still ends it.
                 await asyncio.gather(request, return_exceptions=True)
+
+    async def _await_push(self, request: asyncio.Task[httpx.Response], job: Job) -> str | None:
+        async with asyncio.timeout(self._until_deadline(job)):
+            while True:
+                done, _ = await asyncio.wait({request}, timeout=self.settings.push_timeout_seconds)
+                if done:
+                    return _outcome(request)
+                current = await self.engine.get(job.id)
+                if current.status is JobStatus.LEASED:
+                    return f"no answer within {self.settings.push_timeout_seconds:g} s"
+                if not self._working(current, job):
+                    # It reported its end (or its time is up) but holds the push open: not a failure.
+                    return None
+                # The agent took the task and works on it inside the push request: keep waiting.
 
     def _working(self, current: Job, pushed: Job) -> bool:
         return (

@@ -360,7 +360,8 @@ class DevicesService:
         if event == "leased":
             job = await self.runtime.engine.get(int(message["job_id"]))
             if job.status is JobStatus.LEASED and job.leased_by == node_id:
-                await self.push.send_task(node_id, new_task_payload(job))
+                with self.runtime.metrics.push_timer("devices"):
+                    await self.push.send_task(node_id, new_task_payload(job))
         elif event in STOP_EVENTS:
             await self.push.cancel(node_id, message.get("external_id"))
 
