@@ -20,12 +20,16 @@ from agenthub.protocols.maicraft import (
 from agenthub.protocols.maicraft.access import AccessToken
 from agenthub.protocols.maicraft.state import BotState, MaicraftState
 from agenthub.server.body_limit import BodySizeLimit, BodyTooLarge
+from agenthub.server.docs import install_docs
 
 MAX_BODY_BYTES = 1_000_000
 
 
 def bot_app(bot: BotState) -> ASGIApp:
-    app = FastAPI(title=f"agenthub · MaicraftAgent API ({bot.name})", version="1.0.0", redoc_url=None)
+    app = FastAPI(
+        title=f"agenthub · MaicraftAgent API ({bot.name})", version="1.0.0", docs_url=None, redoc_url=None
+    )
+    install_docs(app)  # /docs with Swagger UI served from here, no CDN
     app.state.bot = bot
     errors.install(app)
     for module in (routes_tools, routes_logs, routes_game, routes_locations, routes_world_cache, routes_ws):

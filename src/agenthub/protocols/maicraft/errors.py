@@ -17,7 +17,14 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
-from agenthub.core.errors import Conflict, InvalidTransition, JobNotFound, LeaseMismatch, StorageUnavailable
+from agenthub.core.errors import (
+    Conflict,
+    InvalidTransition,
+    InvalidValue,
+    JobNotFound,
+    LeaseMismatch,
+    StorageUnavailable,
+)
 from agenthub.protocols.maicraft.envelope import error_body
 from agenthub.server.errors import ErrorEntry, ErrorFormat, Validation, WireError, install_errors
 
@@ -99,6 +106,7 @@ TABLE: dict[type[BaseException], ErrorEntry] = {
     InvalidTransition: WireError(409, OPERATION_FAILED, "操作失败: 状态不允许"),
     Conflict: WireError(409, OPERATION_FAILED, "操作失败: 数据冲突, 请重试"),
     StorageUnavailable: WireError(503, OPERATION_FAILED, "操作失败: 数据库暂不可用"),
+    InvalidValue: lambda exc: WireError(400, INVALID_PARAMETER, f"参数无效: {exc}"),
 }
 
 FORMAT = ErrorFormat(
