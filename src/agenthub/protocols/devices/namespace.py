@@ -7,13 +7,18 @@ send to devices (`new_task`, `cancel_task`, closing a silent device's connection
 
 from __future__ import annotations
 
+import hmac
 import logging
+import math
 from typing import Any
+from urllib.parse import parse_qs
 
 import socketio
+from socketio.exceptions import ConnectionRefusedError as Refused
 
 from agenthub.protocols.devices.errors import SOCKET_ERRORS, socket_error
 from agenthub.protocols.devices.service import DevicesService, iso
+from agenthub.protocols.devices.tasks import json_problem
 from agenthub.server.errors import WireError
 
 log = logging.getLogger(__name__)
@@ -24,6 +29,7 @@ KNOWN_EVENTS = frozenset(
 )
 NOT_REGISTERED = WireError(400, "NOT_REGISTERED", "设备未注册")
 STALE_CONNECTION = WireError(400, "NOT_REGISTERED", "设备连接已失效，请重新注册")
+WRONG_KEY = {"message": "设备密钥无效", "error_code": "UNAUTHORIZED"}
 
 
 class SocketPush:
@@ -54,6 +60,8 @@ class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return None
         try:
             return await super().trigger_event(event, *args)
+        except Refused:
+            raise  # a refused connection: python-socketio answers it
         except Exception as exc:
             wire = SOCKET_ERRORS.wire(exc)
             if wire is SOCKET_ERRORS.internal:
@@ -61,7 +69,10 @@ class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self._error(sid, wire)
             return None
 
-    async def on_connect(self, sid: str, _environ: dict[str, Any], _auth: Any = None) -> None:
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        expected = self.service.settings.device_key
+        if expected and not hmac.compare_digest(_given_key(environ, auth).encode(), expected.encode()):
+            raise Refused(WRONG_KEY)
         await self.emit("connected", {"sid": sid, "message": "连接成功", "server_time": self._now()}, to=sid)
 
     async def on_disconnect(self, sid: str, _reason: Any = None) -> None:
@@ -114,11 +125,12 @@ class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return
         assert isinstance(data, dict)
         percent = data.get("progress")
-        if isinstance(percent, bool) or not isinstance(percent, int | float):
+        if isinstance(percent, bool) or not isinstance(percent, int | float) or not math.isfinite(percent):
             await self._error(sid, _invalid("progress 必须是 0-100 的数字"), task_id)
             return
+        percent = max(0, min(100, int(percent)))  # clamped before storing: 2**70 is a valid "100"
         message = data.get("message") if isinstance(data.get("message"), str) else None
-        await self._task_call(sid, task_id, self.service.progress(device_id, task_id, int(percent), message))
+        await self._task_call(sid, task_id, self.service.progress(device_id, task_id, percent, message))
 
     async def on_task_result(self, sid: str, data: Any = None) -> None:
         device_id = await self._registered(sid)
@@ -129,6 +141,10 @@ class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         result = data.get("result", {})
         if not isinstance(result, dict):
             await self._error(sid, _invalid("result 必须是 JSON 对象"), task_id)
+            return
+        problem = json_problem(result)
+        if problem is not None:
+            await self._error(sid, _invalid("result 无法保存: " + problem), task_id)
             return
         if await self._task_call(sid, task_id, self.service.result(device_id, task_id, result)):
             await self.emit("task_result_ack", {"task_id": task_id, "status": "received"}, to=sid)
@@ -173,6 +189,14 @@ class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     def _now(self) -> str | None:
         return iso(self.service.now())
+
+
+def _given_key(environ: dict[str, Any], auth: Any) -> str:
+    """The device key a connection gives: Socket.IO auth `{"device_key": ...}`, else `?device_key=`."""
+    if isinstance(auth, dict) and isinstance(auth.get("device_key"), str):
+        return str(auth["device_key"])
+    query = parse_qs(str(environ.get("QUERY_STRING", "")))
+    return query.get("device_key", [""])[0]
 
 
 def _invalid(message: str) -> WireError:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from agenthub.core.engine import Engine, job_channel
-from agenthub.core.errors import EngineError, InvalidTransition
+from agenthub.core.errors import EngineError, InvalidTransition, LeaseMismatch
 from agenthub.core.jobs import Change, Job, JobQuery, JobStatus, KindPolicy, LeaseRef, NewJob
 from agenthub.core.nodes import AgentNode, NodeSighting
 from agenthub.protocols.devices.errors import (
@@ -54,6 +54,7 @@ NODE_KIND = "devices"
 STOP_EVENTS = frozenset({"cancelled", "timeout", "timeout_requeued", "expired"})
 WAKE_EVENTS = frozenset({"created", "success", "fail", *STOP_EVENTS})
 ORPHANS_PER_SWEEP = 500
+MAX_TASK_ID = 128
 MAX_HELD = 10_000  # far above any device's limit: "all the tasks a device holds"
 
 
@@ -203,6 +204,8 @@ class DevicesService:
         return online[chosen] if chosen is not None else None
 
     async def task(self, task_id: str) -> Job:
+        if "\x00" in task_id or len(task_id) > MAX_TASK_ID:
+            raise TaskNotFound(task_id)  # never an id we gave out; the same answer on every database
         job = await self.runtime.engine.get_by_external_id(TASK_KIND, task_id)
         if job is None:
             raise TaskNotFound(task_id)
@@ -255,10 +258,20 @@ class DevicesService:
         await self._release_all(await self.held_by(device_id), "设备断开连接")
 
     async def progress(self, device_id: str, task_id: str, percent: int, message: str | None) -> Job:
+        """Records a progress report; one that comes after the device's own result is ignored (its last
+        report can cross its result on the way), anything else on a task it does not hold is refused."""
         job = await self.task(task_id)
-        change: Change = await self.engine.progress(
-            job.id, LeaseRef(device_id), percent=percent, message=message
-        )
+        if _reported_by(job, device_id):
+            return job
+        try:
+            change: Change = await self.engine.progress(
+                job.id, LeaseRef(device_id), percent=percent, message=message
+            )
+        except LeaseMismatch:
+            job = await self.engine.get(job.id)
+            if _reported_by(job, device_id):
+                return job
+            raise
         return change.job
 
     async def result(self, device_id: str, task_id: str, result: dict[str, Any]) -> Job:
@@ -385,6 +398,12 @@ class DevicesService:
             "device_info": registration.device_info,
             "connection_info": {"sid": registration.sid, "registered_at": iso(registration.registered_at)},
         }
+
+
+def _reported_by(job: Job, device_id: str) -> bool:
+    """The task ended with this device's own result (a task that timed out has no result)."""
+    ended = job.status in (JobStatus.SUCCESS, JobStatus.FAILED)
+    return ended and job.leased_by == device_id and job.result is not None
 
 
 def new_task_payload(job: Job) -> dict[str, Any]:

@@ -22,3 +22,6 @@ class DevicesSettings(ProtocolSettings):
     ping_interval_seconds: float = 25.0  # Socket.IO transport liveness (engine.io ping/pong)
     ping_timeout_seconds: float = 20.0
     cors_allowed_origins: str = "*"  # comma-separated; "*" lets any browser page connect a device
+    # Off (empty) by default, as in the seed. When set, a device must give it to register (Socket.IO auth
+    # `{"device_key": ...}` or `?device_key=` on the connection URL) and every HTTP call in `X-Device-Key`.
+    device_key: str = ""
