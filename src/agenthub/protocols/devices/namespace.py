@@ -89,8 +89,8 @@ class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 "register_error", {"message": "设备ID不能为空", "error_code": "MISSING_DEVICE_ID"}, to=sid
             )
             return
-        if len(device_id) > MAX_DEVICE_ID:
-            message = f"设备ID过长（最多 {MAX_DEVICE_ID} 个字符）"
+        if len(device_id) > MAX_DEVICE_ID or "\x00" in device_id:
+            message = f"设备ID无效（最多 {MAX_DEVICE_ID} 个字符，不含 NUL）"
             await self.emit("register_error", {"message": message, "error_code": "INVALID_DEVICE_ID"}, to=sid)
             return
         assert isinstance(data, dict)

@@ -50,8 +50,8 @@ def _optional_device_id(body: dict[str, Any]) -> str | None:
     device_id = body.get("device_id")
     if device_id is None or device_id == "":
         return None
-    if not isinstance(device_id, str) or len(device_id) > 128:
-        raise BadRequest("device_id 必须是字符串")
+    if not isinstance(device_id, str) or len(device_id) > 128 or "\x00" in device_id:
+        raise BadRequest("device_id 必须是不含 NUL 的字符串（最多 128 个字符）")
     return device_id
 
 
