@@ -47,6 +47,9 @@ class SocketPush:
     async def drop(self, sid: str) -> None:
         await self.sio.disconnect(sid)
 
+    def connected_here(self, device_id: str) -> bool:
+        return bool(self.sio.manager.rooms.get("/", {}).get(device_id))
+
 
 class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     def __init__(self, service: DevicesService) -> None:
