@@ -93,6 +93,7 @@ async def _dispatch_all(
     url: str, tasks: int, concurrency: int, rate: float | None
 ) -> tuple[dict[str, float], float]:
     sent: dict[str, float] = {}
+    failed: list[float] = []
     queue: asyncio.Queue[int] = asyncio.Queue()
     for n in range(tasks):
         queue.put_nowait(n)
@@ -102,9 +103,15 @@ async def _dispatch_all(
 
         async def one() -> None:
             started = time.time()
-            r = await http.post("/api/dispatch-task", json=body)
+            try:
+                r = await http.post("/api/dispatch-task", json=body)
+            except httpx.HTTPError:
+                failed.append(started)  # an overloaded server: counted, not fatal
+                return
             if r.status_code == 200 and r.json().get("success"):
                 sent[r.json()["task_id"]] = started
+            else:
+                failed.append(started)
 
         async def worker() -> None:
             while not queue.empty():
@@ -127,6 +134,8 @@ async def _dispatch_all(
             await asyncio.gather(*(worker() for _ in range(concurrency)))
         while (await http.get("/")).json()["active_tasks"] > 0:  # noqa: ASYNC110 - polling the server
             await asyncio.sleep(0.05)
+        if failed:
+            print(f"dispatch calls failed  {len(failed)}")
         return sent, time.monotonic() - began
 
 
@@ -136,6 +145,7 @@ def main() -> int:
     parser.add_argument("--processes", type=int, default=4, help="client processes")
     parser.add_argument("--tasks", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16, help="dispatch calls in flight")
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--rate", type=float, default=None, help="dispatches per second (open loop)")
     parser.add_argument("--timeout", type=float, default=300, help="give up after this many seconds")
     parser.add_argument("--profile", default=None, help="py-spy the server into this file (collapsed stacks)")
@@ -147,7 +157,7 @@ def main() -> int:
     env = {
         **os.environ,
         "AGENTHUB_PROTOCOLS": "devices",
-        "AGENTHUB_DATABASE_URL": f"sqlite:///{workdir}/bench.db",
+        "AGENTHUB_DATABASE_URL": args.database_url or f"sqlite:///{workdir}/bench.db",
         "AGENTHUB_DEVICES_PORT": str(port),
         "AGENTHUB_LOG_LEVEL": "warning",
     }
