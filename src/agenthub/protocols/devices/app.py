@@ -55,9 +55,6 @@ def _socketio_server(settings: DevicesSettings) -> socketio.AsyncServer:
         max_http_buffer_size=settings.max_payload_bytes,
         ping_interval=settings.ping_interval_seconds,
         ping_timeout=settings.ping_timeout_seconds,
-        # One connection's events are handled in the order they were sent (concurrently across
-        # connections): a device's last progress report must not be handled after its result.
-        async_handlers=False,
         logger=False,
         engineio_logger=False,
     )

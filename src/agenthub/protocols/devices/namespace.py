@@ -7,6 +7,7 @@ send to devices (`new_task`, `cancel_task`, closing a silent device's connection
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import math
@@ -55,9 +56,27 @@ class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     def __init__(self, service: DevicesService) -> None:
         super().__init__("/")
         self.service = service
+        # One lock per connection: its events are handled one at a time, in the order they arrived, so a
+        # device's last progress report is never handled after its result. (python-socketio starts a task
+        # per event in arrival order, and each takes its place in the lock's FIFO before its first await;
+        # the transport's own pings stay outside, so a slow database never looks like a dead device.)
+        self._in_order: dict[str, asyncio.Lock] = {}
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         sid = args[0] if args else None
+        if not isinstance(sid, str):
+            return await self._handle(event, sid, args)
+        lock = self._in_order.get(sid)
+        if lock is None:
+            lock = self._in_order[sid] = asyncio.Lock()
+        try:
+            async with lock:
+                return await self._handle(event, sid, args)
+        finally:
+            if event == "disconnect":
+                self._in_order.pop(sid, None)
+
+    async def _handle(self, event: str, sid: str | None, args: tuple[Any, ...]) -> Any:
         if event not in KNOWN_EVENTS:
             await self._error(sid, WireError(400, "UNKNOWN_EVENT", f"未知事件: {event}"))
             return None
