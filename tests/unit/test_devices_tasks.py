@@ -15,7 +15,6 @@ from agenthub.protocols.devices.tasks import (
     SEED_STATUS,
     TaskDataError,
     json_problem,
-    least_busy,
     seed_device_status,
     timeout_for,
     validate_task,
@@ -62,12 +61,6 @@ def test_timeouts() -> None:
     assert timeout_for("DELIST", settings) == 300
     assert timeout_for("COLLECT", settings) == 600
     assert timeout_for("UPLOAD", settings) == 600
-
-
-def test_least_busy() -> None:
-    assert least_busy({"a": 2, "b": 1, "c": 1}, capacity=3) == "b"
-    assert least_busy({"a": 3, "b": 3}, capacity=3) is None
-    assert least_busy({}, capacity=3) is None
 
 
 def test_status_names() -> None:

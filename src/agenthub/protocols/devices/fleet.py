@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from agenthub.core.jobs import Job
 from agenthub.core.nodes import AgentNode
 from agenthub.protocols.devices.repository import Registration
-from agenthub.protocols.devices.tasks import least_busy
 
 
 @dataclass(slots=True)
@@ -30,6 +29,10 @@ class Fleet:
     reserved: dict[str, int] = field(default_factory=dict)  # chosen, lease not yet committed
     presence_loaded_at: float | None = None
     held_loaded_at: float | None = None
+    # Connected devices by how many tasks they hold or have reserved, so choosing the least busy one looks
+    # at a few devices, not at all of them.
+    _by_load: dict[int, dict[str, None]] = field(default_factory=dict)
+    _level: dict[str, int] = field(default_factory=dict)
     # While a load reads the database, what happens meanwhile is recorded and replayed on top of what it
     # read: every change here is idempotent, so one the load already saw is replayed harmlessly.
     _replay: list[Callable[[], None]] | None = None
@@ -58,6 +61,9 @@ class Fleet:
                     held.setdefault(job.leased_by, set()).add(job.id)
             self.held = held
             self.held_loaded_at = at
+        self._by_load, self._level = {}, {}
+        for device_id in self.registrations:
+            self._reindex(device_id)
         replay, self._replay = self._replay or [], None
         for change in replay:
             change()
@@ -79,17 +85,23 @@ class Fleet:
             self.nodes[node.node_id] = node
             if registration is not None:
                 self.registrations[registration.device_id] = registration
+                self._reindex(registration.device_id)
 
         self._record(change)
 
     def gone(self, device_id: str) -> None:
         def change() -> None:
             self.registrations.pop(device_id, None)
+            self._reindex(device_id)
 
         self._record(change)
 
     def leased(self, job_id: int, device_id: str) -> None:
-        self._record(lambda: self.held.setdefault(device_id, set()).add(job_id))
+        def change() -> None:
+            self.held.setdefault(device_id, set()).add(job_id)
+            self._reindex(device_id)
+
+        self._record(change)
 
     def ended(self, job_id: int, device_id: str) -> None:
         """The device no longer holds the job (finished, failed, cancelled, timed out, released)."""
@@ -100,6 +112,7 @@ class Fleet:
                 jobs.discard(job_id)
                 if not jobs:
                     del self.held[device_id]
+                self._reindex(device_id)
 
         self._record(change)
 
@@ -116,11 +129,17 @@ class Fleet:
         return [d for d in self.registrations if self.online(d, is_online)]
 
     def least_busy(self, is_online: Callable[[AgentNode], bool], capacity: int) -> str | None:
-        loads = {d: self.load(d) for d in self.online_ids(is_online)}
-        return least_busy(loads, capacity=capacity)
+        """An online device with the fewest tasks, below capacity (None: all full, or none online)."""
+        for level in range(capacity):
+            for device_id in self._by_load.get(level, ()):
+                node = self.nodes.get(device_id)
+                if node is not None and is_online(node):
+                    return device_id
+        return None
 
     def reserve(self, device_id: str) -> None:
         self.reserved[device_id] = self.reserved.get(device_id, 0) + 1
+        self._reindex(device_id)
 
     def unreserve(self, device_id: str) -> None:
         left = self.reserved.get(device_id, 0) - 1
@@ -128,3 +147,16 @@ class Fleet:
             self.reserved[device_id] = left
         else:
             self.reserved.pop(device_id, None)
+        self._reindex(device_id)
+
+    def _reindex(self, device_id: str) -> None:
+        old = self._level.pop(device_id, None)
+        if old is not None:
+            bucket = self._by_load[old]
+            del bucket[device_id]
+            if not bucket:
+                del self._by_load[old]
+        if device_id in self.registrations:
+            level = self.load(device_id)
+            self._by_load.setdefault(level, {})[device_id] = None
+            self._level[device_id] = level

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -59,6 +60,7 @@ HOLD_ENDS = frozenset({"success", "fail", *STOP_EVENTS})
 HELD_RELOAD_EVERY = 15
 MAX_REMEMBERED = 100_000  # bounds the in-memory maps below; past it they start again (a cache, not state)
 ORPHANS_PER_SWEEP = 500
+PENDING_PER_LOOK = 500  # queued tasks the dispatcher reads at once
 MAX_TASK_ID = 128
 MAX_HELD = 10_000  # far above any device's limit: "all the tasks a device holds"
 
@@ -163,6 +165,11 @@ class DevicesService:
         self.fleet.finish_load(at, registrations, nodes, held)
         self._fleet_loads += 1
 
+    def _is_online(self) -> Callable[[AgentNode], bool]:
+        """The engine's presence rule for device nodes, with the clock read once (a choice looks at many)."""
+        now, window = self.now(), self.engine.silence(NODE_KIND)
+        return lambda node: node.is_online(now, window)
+
     def _fleet_device(self, device_id: str) -> Device:
         node = self.fleet.nodes[device_id]
         return Device(self.fleet.registrations[device_id], node.last_seen_at, True)
@@ -265,7 +272,7 @@ class DevicesService:
         """The device for a new task, with a place reserved on it; None when every device is full."""
         fleet = await self.fresh_fleet()
         capacity = self.settings.max_concurrent_tasks
-        is_online = self.engine.is_online
+        is_online = self._is_online()
         if device_id is not None:
             if not fleet.online(device_id, is_online):
                 # Not online here: maybe registered on another replica since the fleet was loaded.
@@ -402,12 +409,13 @@ class DevicesService:
             return 0  # the common case: nothing waits, so no device queries
         fleet = await self.fresh_fleet()
         capacity = self.settings.max_concurrent_tasks
-        online = fleet.online_ids(self.engine.is_online)
+        online = fleet.online_ids(self._is_online())
         free = sum(max(0, capacity - fleet.load(d)) for d in online)
         if not free:
             self._maybe_pending = True
             return 0
-        waiting, _total = await self.engine.find(replace(due, due_at=self.now()), limit=free * 4)
+        limit = min(free * 4, PENDING_PER_LOOK)
+        waiting, _total = await self.engine.find(replace(due, due_at=self.now()), limit=limit)
         dispatched = 0
         for job in waiting:
             if job.id in self._inflight:
@@ -425,7 +433,7 @@ class DevicesService:
         return dispatched
 
     def _place(self, job: Job, fleet: Fleet, capacity: int) -> str | None:
-        is_online = self.engine.is_online
+        is_online = self._is_online()
         if job.target_node is not None:
             target = job.target_node
             return target if fleet.online(target, is_online) and fleet.load(target) < capacity else None

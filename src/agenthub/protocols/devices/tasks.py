@@ -126,12 +126,6 @@ def timeout_for(task_type: str, settings: DevicesSettings) -> int:
     return settings.long_task_timeout_seconds
 
 
-def least_busy(loads: Mapping[str, int], *, capacity: int) -> str | None:
-    """The device with the fewest tasks that still has room; ties go to the smallest id (stable)."""
-    free = [(count, device_id) for device_id, count in loads.items() if count < capacity]
-    return min(free)[1] if free else None
-
-
 def seed_device_status(*, online: bool, task_count: int, capacity: int) -> str:
     if not online:
         return "offline"
