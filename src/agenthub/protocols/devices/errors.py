@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from agenthub.core.errors import (
@@ -123,6 +124,8 @@ TABLE: dict[type[BaseException], ErrorEntry] = {
     NoDeviceAvailable: WireError(200, "NO_AVAILABLE_DEVICE", "没有可用设备"),
     BadRequest: _bad_request,
     WrongDeviceKey: WireError(401, "UNAUTHORIZED", "设备密钥无效"),
+    # The caller went away while sending its body: nobody reads the answer, but it is no server error.
+    ClientDisconnect: WireError(400, "CLIENT_DISCONNECTED", "客户端已断开连接"),
     TaskDataError: _bad_task_data,
 }
 
