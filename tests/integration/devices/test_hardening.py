@@ -110,3 +110,17 @@ async def test_reports_after_the_devices_own_result_are_not_errors(
     other = await device("android_002")
     await other.progress(task_id, 50)
     assert (await other.next("error"))["error_code"] == "TASK_NOT_HELD"
+
+
+async def test_unstorable_device_info_is_refused(device: DeviceFactory, http: httpx.AsyncClient) -> None:
+    dev = await device(register=False)
+    nested: object = {}
+    for _ in range(20):
+        nested = {"x": nested}
+    for info in ({"type": "android", "battery": float("nan")}, nested):
+        await dev.client.emit("device_register", {"device_id": "android_001", "device_info": info})
+        assert (await dev.next("register_error"))["error_code"] == "INVALID_DEVICE_INFO"
+    await dev.client.emit("device_register", {"device_id": "android_001", "device_name": "小米\x00手机"})
+    assert (await dev.next("register_success"))["device_id"] == "android_001"
+    [seen] = (await http.get("/api/devices")).json()["devices"]
+    assert seen["device_name"] == "小米手机"  # a display name: stored without the NUL, on every database

@@ -116,6 +116,13 @@ class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self.emit("register_error", {"message": message, "error_code": "INVALID_DEVICE_ID"}, to=sid)
             return
         assert isinstance(data, dict)
+        problem = json_problem(data.get("device_info"), max_depth=8)
+        if problem is not None:
+            message = "device_info 无法保存: " + problem
+            await self.emit(
+                "register_error", {"message": message, "error_code": "INVALID_DEVICE_INFO"}, to=sid
+            )
+            return
         previous = await self._device_of(sid)
         if previous is not None and previous != device_id:
             await self.leave_room(sid, previous)

@@ -320,7 +320,8 @@ class DevicesService:
         info = data.get("device_info") if isinstance(data.get("device_info"), dict) else {}
         assert isinstance(info, dict)
         name = data.get("device_name")
-        name = name if isinstance(name, str) and name else f"设备_{device_id[:8]}"
+        name = name.replace("\x00", "") if isinstance(name, str) else None  # a display name: NULs dropped
+        name = name or f"设备_{device_id[:8]}"
         device_type = str(info.get("type") or "android")[:64]
         version = str(info.get("app_version") or "") or None
         node = await self.engine.node_seen(NodeSighting(kind=NODE_KIND, node_id=device_id, version=version))
