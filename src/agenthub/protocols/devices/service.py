@@ -60,7 +60,8 @@ HOLD_ENDS = frozenset({"success", "fail", *STOP_EVENTS})
 HELD_RELOAD_EVERY = 15
 MAX_REMEMBERED = 100_000  # bounds the in-memory maps below; past it they start again (a cache, not state)
 ORPHANS_PER_SWEEP = 500
-PENDING_PER_LOOK = 500  # queued tasks the dispatcher reads at once
+PENDING_PER_LOOK = 500
+LEASE_GRACE = timedelta(seconds=30)  # queued tasks the dispatcher reads at once
 MAX_TASK_ID = 128
 MAX_HELD = 10_000  # far above any device's limit: "all the tasks a device holds"
 
@@ -235,6 +236,10 @@ class DevicesService:
                     external_id=str(uuid.uuid4()),
                     target_node=device_id,
                     max_attempts=self.settings.max_retries + 1,
+                    # With a device chosen, the job is not due for any dispatcher (another replica's would
+                    # race this call for it) until long after this call leases it; if this process dies
+                    # in between, it becomes due then.
+                    scheduled_at=self.now() + LEASE_GRACE if device is not None else None,
                 )
             )
             assert submitted is not None  # no dedupe key, so never refused
