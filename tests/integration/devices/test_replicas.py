@@ -1,5 +1,6 @@
-"""Two replicas on one database and one Redis bus: a device connected to one gets the tasks dispatched
-through the other (pushed by the replica it is connected to), and its results count everywhere."""
+"""Two replicas on one database (either dialect) and one Redis bus: a device connected to one gets the
+tasks dispatched through the other (pushed by the replica it is connected to), and its results count
+everywhere."""
 
 from __future__ import annotations
 
@@ -19,8 +20,6 @@ from tests.support.services import require_redis
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    if database_url.startswith("sqlite"):
-        pytest.skip("replicas share a PostgreSQL database")
     settings = make_settings(database_url, redis_url=require_redis())
     settings.protocols["devices"] = FAST
     return settings
