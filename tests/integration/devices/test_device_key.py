@@ -9,7 +9,9 @@ import httpx
 import pytest
 import socketio
 
+from agenthub.protocols.devices.spec import SPEC
 from agenthub.sdk.devices import DeviceClient
+from agenthub.server.runtime import Runtime
 from agenthub.server.settings import Settings
 from tests.conftest import make_settings
 from tests.integration.devices.conftest import FAST, Device, dispatch
@@ -46,7 +48,9 @@ async def test_http_needs_the_key(http: httpx.AsyncClient, keyed_http: httpx.Asy
     assert (await keyed_http.get("/")).json()["system"] == "分布式任务系统"
 
 
-async def test_socketio_needs_the_key(devices_url: str, keyed_http: httpx.AsyncClient) -> None:
+async def test_socketio_needs_the_key(
+    devices_url: str, keyed_http: httpx.AsyncClient, runtime: Runtime
+) -> None:
     bare = socketio.AsyncClient(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
         await bare.connect(devices_url, transports=["websocket"], wait_timeout=5)
@@ -56,6 +60,8 @@ async def test_socketio_needs_the_key(devices_url: str, keyed_http: httpx.AsyncC
             devices_url, transports=["websocket"], wait_timeout=5, auth={"device_key": "nope"}
         )
     assert (await keyed_http.get("/api/devices")).json()["total"] == 0
+    namespace = SPEC.state_of(runtime).sio.namespace_handlers["/"]
+    assert namespace._in_order == {}  # refused connections leave nothing behind
 
     by_query = Device(f"{devices_url}?device_key={KEY}", "by_query")
     await by_query.connect()

@@ -72,6 +72,9 @@ class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         try:
             async with lock:
                 return await self._handle(event, sid, args)
+        except Refused:
+            self._in_order.pop(sid, None)  # a refused connection never sends a disconnect
+            raise
         finally:
             if event == "disconnect":
                 self._in_order.pop(sid, None)
