@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -143,6 +144,16 @@ class IacWorld:
         final = (JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.EXPIRED)
         await self.wait_job(task_id, *final, timeout=timeout)
         return await self.view(task_id)
+
+    async def leased(self, workspace_id: str, agent_id: str, task_type: str = "plan") -> int:
+        """A task handed to an agent directly on the engine (REST tests need no C&C socket)."""
+        task_id = await self.task(workspace_id, task_type)
+        await self.runtime.engine.lease_one(task_id, node_id=agent_id, lease_for=timedelta(minutes=5))
+        return task_id
+
+    def agent_http(self, agent_id: str, app: dict[str, Any]) -> httpx.AsyncClient:
+        headers = {"X-App-Key": app["app_key"], "X-App-Secret": app["app_secret"], "X-Agent-ID": agent_id}
+        return httpx.AsyncClient(base_url=self.url, headers=headers)
 
     def agent_config(self, agent_id: str, app: dict[str, Any], **overrides: Any) -> AgentConfig:
         values: dict[str, Any] = {
