@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -154,6 +154,19 @@ class IacWorld:
     def agent_http(self, agent_id: str, app: dict[str, Any]) -> httpx.AsyncClient:
         headers = {"X-App-Key": app["app_key"], "X-App-Secret": app["app_secret"], "X-Agent-ID": agent_id}
         return httpx.AsyncClient(base_url=self.url, headers=headers)
+
+    async def wait_for(
+        self, request: Callable[[], Awaitable[httpx.Response]], timeout: float = 10.0, **expected: Any
+    ) -> httpx.Response:
+        """Repeats a read until its `status` object shows the expected values (a C&C message is handled
+        after the client has sent it; nothing tells the test when, so it asks again)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                response = await request()
+                status = response.json().get("status") if response.status_code == 200 else None
+                if isinstance(status, dict) and all(status.get(k) == v for k, v in expected.items()):
+                    return response
+                await asyncio.sleep(0.02)
 
     def agent_config(self, agent_id: str, app: dict[str, Any], **overrides: Any) -> AgentConfig:
         values: dict[str, Any] = {

@@ -34,6 +34,17 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _storable(key: str, limit: int = 128) -> bool:
+    """A lookup key that can be in the table at all (PostgreSQL refuses NUL and lone surrogates outright)."""
+    if len(key) > limit or "\x00" in key:
+        return False
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def output_column(phase: str) -> str:
     """The seed keeps two outputs per task; `init` output belongs with the plan."""
     return "apply_output" if phase == "apply" else "plan_output"
@@ -57,6 +68,8 @@ class IacRepository:
         return int(new_id)
 
     async def application_by_key(self, app_key: str) -> Application | None:
+        if not _storable(app_key, 64):
+            return None
         async with self.db.read() as conn:
             row = (
                 await conn.execute(sa.select(applications).where(applications.c.app_key == app_key))
@@ -81,6 +94,8 @@ class IacRepository:
             )
 
     async def agent(self, agent_id: str) -> AgentRecord | None:
+        if not _storable(agent_id):
+            return None
         async with self.db.read() as conn:
             row = (await conn.execute(sa.select(agents).where(agents.c.agent_id == agent_id))).first()
         return _agent(row) if row is not None else None
@@ -97,6 +112,8 @@ class IacRepository:
             await conn.execute(workspaces.insert().values(**values, created_at=now, updated_at=now))
 
     async def workspace(self, workspace_id: str) -> Workspace | None:
+        if not _storable(workspace_id):
+            return None
         async with self.db.read() as conn:
             query = sa.select(workspaces).where(workspaces.c.workspace_id == workspace_id)
             row = (await conn.execute(query)).first()
@@ -264,6 +281,8 @@ class IacRepository:
         return version
 
     async def state_versions(self, workspace_id: str) -> list[StateVersion]:
+        if not _storable(workspace_id):
+            return []
         query = (
             sa.select(state_versions)
             .where(state_versions.c.workspace_id == workspace_id)
@@ -273,6 +292,8 @@ class IacRepository:
             return [_state(row) for row in (await conn.execute(query)).all()]
 
     async def state_version(self, workspace_id: str, version: int) -> StateVersion | None:
+        if not _storable(workspace_id):
+            return None
         query = sa.select(state_versions).where(
             state_versions.c.workspace_id == workspace_id, state_versions.c.version == version
         )

@@ -65,7 +65,7 @@ async def state_versions(workspace_id: str, iac: Iac) -> dict[str, Any]:
 
 @router.get("/workspaces/{workspace_id}/state-versions/{version}")
 async def state_version(workspace_id: str, version: str, iac: Iac) -> dict[str, Any]:
-    if not version.isascii() or not version.isdigit() or int(version) > INT32:
+    if not version.isascii() or not version.isdigit() or len(version) > 9 or int(version) > INT32:
         raise NotFound("state version not found")
     return await iac.tasks.state_version(workspace_id, int(version))
 

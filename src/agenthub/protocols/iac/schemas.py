@@ -146,7 +146,6 @@ def task_id_of(raw: str) -> int:
     """The seed: a non-numeric task id is 400 `invalid task_id format`; one no job can have is unknown."""
     if not raw.isascii() or not raw.isdigit():
         raise BadRequest("invalid task_id format")
-    value = int(raw)
-    if value > INT63:
+    if len(raw) > 19 or int(raw) > INT63:
         raise NotFound("task not found")
-    return value
+    return int(raw)
