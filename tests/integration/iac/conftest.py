@@ -178,6 +178,7 @@ class IacWorld:
             "reconnect_initial": 0.05,
             "reconnect_max": 0.2,
             "retry_delays": (0.05, 0.1, 0.2),
+            "log_retry_delays": (0.05, 0.1, 0.2, 0.4),
             "log_flush_interval": 0.2,
             "kill_after": 2.0,
             **overrides,

@@ -54,6 +54,7 @@ class AgentConfig:
     reconnect_max: float = 60.0
     retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0)
     chunk_bytes: int = 64 * 1024
+    log_retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0)  # a chunk is retried from the committed offset
     log_flush_interval: float = 1.0
     kill_after: float = 5.0
     transport: httpx.AsyncBaseTransport | None = None  # tests inject network faults here
@@ -71,7 +72,7 @@ class _Running:
     job: asyncio.Task[None]
     stage: str = "fetching"
     lines: int = 0
-    streaming: bool = False
+    streaming: asyncio.Event = field(default_factory=asyncio.Event)  # set while the platform asks for lines
 
 
 @dataclass
@@ -80,6 +81,9 @@ class IacAgent:
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     connections: int = 0  # how many times the C&C socket was opened (tests watch reconnects)
     finished: list[tuple[int, str]] = field(default_factory=list)  # (task_id, outcome) in order
+    outputs: dict[int, dict[str, str]] = field(
+        default_factory=dict
+    )  # task -> phase -> what terraform printed
 
     def __post_init__(self) -> None:
         cfg = self.config
@@ -213,14 +217,21 @@ class IacAgent:
         elif kind == "cancel_task" and running is not None:
             running.job.cancel()
         elif kind in ("start_realtime_stream", "stop_realtime_stream") and running is not None:
-            running.streaming = kind == "start_realtime_stream"
+            if kind == "start_realtime_stream":
+                running.streaming.set()
+            else:
+                running.streaming.clear()
 
     # -- running a task --------------------------------------------------------------------------------------
 
     async def _run_task(self, task_id: int, action: str) -> None:
         cfg = self.config
         uploader = LogUploader(
-            self.client, task_id, chunk_bytes=cfg.chunk_bytes, flush_interval=cfg.log_flush_interval
+            self.client,
+            task_id,
+            chunk_bytes=cfg.chunk_bytes,
+            flush_interval=cfg.log_flush_interval,
+            retry_delays=cfg.log_retry_delays,
         )
         started = time.monotonic()
         outcome = "failed"
@@ -245,6 +256,7 @@ class IacAgent:
                 )
             await self._send("task_failed", {"task_id": task_id, "error": message})
         finally:
+            self.outputs[task_id] = {phase: uploader.text(phase) for phase in uploader.logs}
             self.running.pop(task_id, None)
             await self._heartbeat()  # a freed slot: the server may push the next task right away
             async with self._changed:
@@ -307,7 +319,7 @@ class IacAgent:
 
     async def _stream(self, task_id: int, text: str) -> None:
         running = self.running.get(task_id)
-        if running is None or not running.streaming:
+        if running is None or not running.streaming.is_set():
             return
         for line in text.splitlines():
             running.lines += 1
