@@ -77,7 +77,9 @@ task_logs = sa.Table(
     "iac_task_logs",
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
-    sa.Column("job_id", sa.BigInteger, sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    # No foreign key to jobs on purpose: a chunk is written under the task row's lock, and a key check on
+    # the job would wait for a job change that itself waits for that task row (a deadlock on PostgreSQL).
+    sa.Column("job_id", sa.BigInteger, nullable=False),
     sa.Column("phase", sa.String(16), nullable=False),
     sa.Column("offset", sa.BigInteger, nullable=False),  # byte offset of the chunk in its phase's log
     sa.Column("size", sa.Integer, nullable=False),  # bytes (UTF-8)

@@ -92,9 +92,6 @@ def upgrade() -> None:
         sa.Column("content", sa.Text(), nullable=False),
         sa.Column("checksum", sa.String(64), nullable=False),
         sa.Column("created_at", UtcDateTime, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["job_id"], ["jobs.id"], name="fk_iac_task_logs_job_id_jobs", ondelete="CASCADE"
-        ),
         sa.PrimaryKeyConstraint("id", name="pk_iac_task_logs"),
         sa.UniqueConstraint("job_id", "phase", "offset", name="uq_iac_task_logs_chunk"),
     )
