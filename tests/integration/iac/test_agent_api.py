@@ -216,3 +216,14 @@ async def test_task_ids_and_assignment(leased: Leased, world: IacWorld) -> None:
     r = await leased.http.get(f"/api/v1/agents/tasks/{other}/data")
     assert (r.status_code, r.json()) == (403, {"error": "task is not assigned to this agent"})
     assert (await leased.chunk("x", 0)).status_code == 200
+
+
+async def test_chunks_status_and_cancel_at_once_never_500(leased: Leased) -> None:
+    """Writers that lock the task row and writers that lock the job meet here (a deadlock on PostgreSQL
+    before log chunks stopped referencing the job)."""
+    chunks = [leased.chunk(f"line {i}\n", 0, checksum=None) for i in range(30)]
+    statuses = [leased.http.put(leased.path("status"), json={"status": "running"}) for _ in range(10)]
+    cancel = leased.world.http.post(f"/api/v1/admin/tasks/{leased.task_id}/cancel")
+    answers = await asyncio.gather(*chunks, *statuses, cancel)
+    assert all(a.status_code in (200, 409) for a in answers), [(a.status_code, a.text) for a in answers]
+    assert (await leased.world.view(leased.task_id))["status"] == "cancelled"
