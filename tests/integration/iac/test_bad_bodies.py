@@ -112,5 +112,7 @@ async def test_bad_ids_in_paths_and_queries_never_500(world: IacWorld) -> None:
     assert (r.status_code, r.json()) == (404, {"error": "task not found"})
     r = await world.http.delete("/api/v1/admin/tasks/1")
     assert (r.status_code, r.json()) == (405, {"error": "method not allowed"})
+    r = await world.http.get("/health")
+    assert (r.status_code, r.json()) == (200, {"status": "ok", "db": "up", "bus": "up"})
     r = await world.http.get("/nowhere")
     assert (r.status_code, r.json()) == (404, {"error": "not found"})

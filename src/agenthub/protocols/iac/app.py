@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from agenthub.protocols.iac import errors, routes_agent, routes_operator, sockets
+from agenthub.protocols.iac import errors, routes_agent, routes_operator, routes_public, sockets
 from agenthub.protocols.iac.context import IacState
 from agenthub.server.body_limit import BodySizeLimit
 
@@ -15,6 +15,7 @@ def create_app(iac: IacState) -> ASGIApp:
     app.state.runtime = iac.runtime
     app.state.iac = iac
     errors.install(app)
+    app.include_router(routes_public.router)
     app.include_router(routes_agent.router)
     app.include_router(routes_operator.router)
     app.include_router(sockets.router)
