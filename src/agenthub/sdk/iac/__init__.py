@@ -7,7 +7,7 @@ from agenthub.sdk.iac.terraform import (
     TerraformMissing,
     TerraformVersions,
     bundled_terraform,
-    default_terraform,
+    default_terraforms,
 )
 
 __all__ = [
@@ -19,5 +19,5 @@ __all__ = [
     "TerraformMissing",
     "TerraformVersions",
     "bundled_terraform",
-    "default_terraform",
+    "default_terraforms",
 ]

