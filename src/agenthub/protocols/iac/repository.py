@@ -133,9 +133,11 @@ class IacRepository:
         async with self.db.write() as conn:
             await self.update_task(conn, job_id, values)
 
-    async def task(self, job_id: int) -> TaskRecord | None:
+    async def task(self, job_id: int, *, outputs: bool = True) -> TaskRecord | None:
+        """The task row; without `outputs`, not its plan/apply output (it grows with every chunk)."""
+        columns = list(tasks.c) if outputs else [c for c in tasks.c if c.name not in _OUTPUTS]
         async with self.db.read() as conn:
-            row = (await conn.execute(sa.select(tasks).where(tasks.c.job_id == job_id))).first()
+            row = (await conn.execute(sa.select(*columns).where(tasks.c.job_id == job_id))).first()
         return _task(row) if row is not None else None
 
     # -- log chunks ------------------------------------------------------------------------------------------
@@ -302,6 +304,9 @@ class IacRepository:
         return _state(row) if row is not None else None
 
 
+_OUTPUTS = ("plan_output", "apply_output")
+
+
 def _agent(row: Any) -> AgentRecord:
     return AgentRecord(
         agent_id=row.agent_id, application_id=row.application_id, name=row.name, created_at=row.created_at
@@ -349,8 +354,8 @@ def _task(row: Any) -> TaskRecord:
         changes_destroy=row.changes_destroy,
         duration=row.duration,
         error_message=row.error_message,
-        plan_output=row.plan_output,
-        apply_output=row.apply_output,
+        plan_output=getattr(row, "plan_output", ""),
+        apply_output=getattr(row, "apply_output", ""),
         context=row.context,
         created_at=row.created_at,
         updated_at=row.updated_at,

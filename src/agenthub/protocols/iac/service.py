@@ -201,15 +201,18 @@ class IacTasks:
         await self.wake()
         return await self.task_view(job.id)
 
-    async def _task(self, task_id: int) -> tuple[Job, TaskRecord]:
+    async def _task(self, task_id: int, *, outputs: bool = False) -> tuple[Job, TaskRecord]:
         job = await self.engine.get(task_id)
-        task = await self.repo.task(task_id) if job.kind == TASK_KIND else None
+        task = await self.repo.task(task_id, outputs=outputs) if job.kind == TASK_KIND else None
         if task is None:
             raise NotFound("task not found")
         return job, task
 
+    async def require_task(self, task_id: int) -> None:
+        await self._task(task_id)
+
     async def task_view(self, task_id: int, *, events: bool = False) -> dict[str, Any]:
-        job, task = await self._task(task_id)
+        job, task = await self._task(task_id, outputs=True)
         view: dict[str, Any] = {
             "id": job.id,
             "workspace_id": task.workspace_id,

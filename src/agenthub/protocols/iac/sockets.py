@@ -87,7 +87,7 @@ async def live_logs(websocket: WebSocket, task_id: str) -> None:
         given = websocket.headers.get("x-admin-key") or websocket.query_params.get("admin_key")
         require_admin(given, iac.admin_key)
         number = task_id_of(task_id)
-        await iac.tasks.task_view(number)
+        await iac.tasks.require_task(number)
     except (IacError, EngineError) as exc:
         await _deny(websocket, exc)
         return
