@@ -159,3 +159,26 @@ async def test_cancel_stops_a_terraform_that_ignores_sigterm(tmp_path: Path) -> 
         await runner
     assert time.monotonic() - began < 5
     assert not psutil.pid_exists(pid)
+
+
+async def test_agent_that_reconnects_mid_task_runs_the_requeued_task_again(world: IacWorld) -> None:
+    app = await world.application()
+    await world.register("a", app)
+    ws = await world.workspace(app)
+    holds: asyncio.Queue[int] = asyncio.Queue()
+    go = asyncio.Event()
+
+    async def hold(task_id: int) -> None:
+        await holds.put(task_id)
+        await go.wait()
+
+    async with world.real_agent("a", app, before_apply=hold) as agent:
+        task_id = await world.task(ws, "apply")
+        assert await asyncio.wait_for(holds.get(), 20) == task_id
+        await agent.drop_connection()  # the platform gives the task up and, once we are back, pushes it again
+        assert await asyncio.wait_for(holds.get(), 20) == task_id
+        assert agent.connections == 2
+        go.set()
+        view = await world.wait_final(task_id)
+    assert (view["status"], view["attempts"], view["agent_id"]) == ("applied", 1, "a")
+    assert [v["type"] for v in view["events"]].count("leased") == 2

@@ -149,3 +149,30 @@ async def test_sixty_seconds_of_silence_closes_the_connection(world: IacWorld) -
         assert (cc.status_code, cc.json()) == (404, {"error": "agent a not connected"})
         agents = (await world.http.get("/api/v1/admin/agents")).json()["agents"]
         assert [(x["agent_id"], x["connected"]) for x in agents] == [("a", False)]
+
+
+async def test_a_task_the_agent_stops_listing_goes_back_to_the_queue(world: IacWorld) -> None:
+    """A heartbeat renews only the tasks it lists: an agent that restarted behind a replaced connection and
+    forgot its task does not keep it forever."""
+    app = await world.application()
+    await world.register("a", app)
+    ws = await world.workspace(app)
+    async with world.raw_agent("a", app) as agent:
+        task_id = await world.task(ws, "plan")
+        assert await run_task_id(agent) == task_id
+        assert (await agent.status(task_id, "running")).status_code == 200
+        cc = lambda: agent.http.get("/api/v1/agents/a/cc-status")  # noqa: E731
+        for step in range(4):
+            world.clock.advance(50)
+            await agent.heartbeat(plans=step % 2)  # lists no task
+            await world.wait_for(cc, plan_running=step % 2)
+        assert await run_task_id(agent) == task_id  # the lease ran out: requeued and pushed again
+        assert (await world.view(task_id))["attempts"] == 1
+        # Listing it keeps it, however long it runs.
+        assert (await agent.status(task_id, "running")).status_code == 200
+        for step in range(5):
+            world.clock.advance(50)
+            await agent.heartbeat(plans=1 + step % 2, tasks=[task_id])
+            await world.wait_for(cc, plan_running=1 + step % 2, current_tasks=[task_id])
+        view = await world.view(task_id)
+        assert (view["status"], view["attempts"]) == ("running", 1)

@@ -174,7 +174,11 @@ class ControlHub:
         conn.last_ping = self.now()
         conn.load = Load.parse(payload)
         await self._seen(conn)
-        await self.tasks.renew(conn.agent_id)
+        lost = await self.tasks.renew(conn.agent_id, set(conn.load.current_tasks))
+        for task_id in sorted(lost):
+            # Work the agent no longer owns (given up when its connection dropped, or cancelled): stop it,
+            # which also frees the agent's slots for the next push.
+            await conn.send("cancel_task", {"task_id": task_id})
         self._wake()
 
     async def _completed(self, conn: Connection, payload: dict[str, Any]) -> None:

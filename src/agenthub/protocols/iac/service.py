@@ -454,10 +454,14 @@ class IacTasks:
         found, _ = await self.engine.find(query, limit=1000)
         return found
 
-    async def renew(self, agent_id: str, task_ids: set[int] | None = None) -> None:
-        """A heartbeat keeps the leases of the agent's tasks alive."""
-        for job in await self.held_by(agent_id):
-            if task_ids is not None and job.id not in task_ids and job.status is JobStatus.RUNNING:
+    async def renew(self, agent_id: str, reported: set[int]) -> set[int]:
+        """A heartbeat keeps alive the leases of the tasks it lists as running, and returns the listed
+        tasks the agent no longer holds (it should stop them). A held task the agent does not list (its
+        process restarted, or it dropped the task) keeps only what is left of its lease; then the engine
+        puts it back in the queue: nothing stays held by an agent that forgot it."""
+        held = await self.held_by(agent_id)
+        for job in held:
+            if job.id not in reported:
                 continue
             try:
                 await self.engine.heartbeat(
@@ -465,6 +469,7 @@ class IacTasks:
                 )
             except EngineError:
                 continue
+        return reported - {job.id for job in held}
 
     async def release_all(self, agent_id: str, reason: str) -> None:
         """The agent's C&C connection is gone: each of its tasks goes back to the queue (or fails)."""

@@ -75,6 +75,7 @@ class _Running:
     stage: str = "fetching"
     lines: int = 0
     streaming: asyncio.Event = field(default_factory=asyncio.Event)  # set while the platform asks for lines
+    superseded: bool = False  # pushed again: this run stops without reporting (the new run reports)
 
 
 @dataclass
@@ -212,7 +213,13 @@ class IacAgent:
         except (ValueError, KeyError, TypeError):
             return
         running = self.running.get(task_id)
-        if kind == "run_task" and running is None:
+        if kind == "run_task":
+            if running is not None:
+                # Pushed again: the platform gave the task up (e.g. our connection dropped) and leased it
+                # anew; the old run's reports would be refused, so it stops and the task starts over.
+                running.superseded = True
+                running.job.cancel()
+                await asyncio.gather(running.job, return_exceptions=True)
             action = str(payload.get("action") or "plan")
             job = asyncio.create_task(self._run_task(task_id, action), name=f"iac-task-{task_id}")
             self.running[task_id] = _Running(task_id, action, job)
@@ -244,9 +251,13 @@ class IacAgent:
             await self._send("task_completed", {"task_id": task_id})
         except asyncio.CancelledError:
             outcome = "cancelled"
-            with contextlib.suppress(Exception):
-                await uploader.close()
-            await self._send("task_failed", {"task_id": task_id, "error": "task cancelled"})
+            running = self.running.get(task_id)
+            if running is not None and running.superseded:
+                await uploader.stop()
+            else:
+                with contextlib.suppress(Exception):
+                    await uploader.close()
+                await self._send("task_failed", {"task_id": task_id, "error": "task cancelled"})
         except Exception as exc:
             message = str(exc) or type(exc).__name__
             log.info("iac agent: task %s failed: %s", task_id, message)
@@ -259,7 +270,9 @@ class IacAgent:
             await self._send("task_failed", {"task_id": task_id, "error": message})
         finally:
             self.outputs[task_id] = {phase: uploader.text(phase) for phase in uploader.logs}
-            self.running.pop(task_id, None)
+            current = self.running.get(task_id)
+            if current is not None and current.job is asyncio.current_task():
+                del self.running[task_id]
             await self._heartbeat()  # a freed slot: the server may push the next task right away
             async with self._changed:
                 self.finished.append((task_id, outcome))

@@ -58,13 +58,17 @@ class LogUploader:
             with contextlib.suppress(ApiError, httpx.TransportError):
                 await self.flush()
 
-    async def close(self) -> None:
-        """Stops the periodic flush and sends everything left."""
+    async def stop(self) -> None:
+        """Stops the periodic flush."""
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
             self._flusher = None
+
+    async def close(self) -> None:
+        """Stops the periodic flush and sends everything left."""
+        await self.stop()
         await self.flush()
 
     async def flush(self) -> None:
