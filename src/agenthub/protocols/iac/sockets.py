@@ -61,8 +61,8 @@ async def control(websocket: WebSocket) -> None:
         connected_at=now,
         last_ping=now,
     )
-    await iac.hub.attach(conn)
     try:
+        await iac.hub.attach(conn)
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
@@ -71,11 +71,20 @@ async def control(websocket: WebSocket) -> None:
             if text is None and message.get("bytes") is not None:
                 text = message["bytes"].decode("utf-8", "replace")
             if text:
-                await iac.hub.on_message(conn, text)
+                await _handle(iac, conn, text)
     except Exception:
         log.exception("iac: C&C connection of %s failed", conn.agent_id)
     finally:
         await iac.hub.detach(conn, "agent connection closed")
+
+
+async def _handle(iac: IacState, conn: Connection, text: str) -> None:
+    """One message; a failure (say, the database away for a moment) costs that message, not the connection
+    and with it the agent's tasks."""
+    try:
+        await iac.hub.on_message(conn, text)
+    except Exception:
+        log.exception("iac: message from %s not handled", conn.agent_id)
 
 
 @router.websocket("/api/v1/admin/tasks/{task_id}/logs/ws")
