@@ -103,3 +103,34 @@ async def test_operator_endpoints_need_the_admin_key(world: IacWorld) -> None:
             async with connect(world.url.replace("http://", "ws://") + "/api/v1/admin/tasks/1/logs/ws"):
                 pass
         assert refused.value.response.status_code == 401
+
+
+async def test_admin_key_is_required_in_production_and_generated_in_development(sqlite_url: str) -> None:
+    from agenthub.protocols.iac.context import open_state
+    from agenthub.server.runtime import ConfigurationError
+    from agenthub.server.settings import ServerSettings
+    from agenthub.server.startup import open_runtime
+    from tests.integration.iac.conftest import iac_settings, settings_for
+
+    settings = settings_for(sqlite_url)
+    async with open_runtime(settings) as runtime:
+        first = await open_state(runtime, iac_settings(admin_key=None))
+        second = await open_state(runtime, iac_settings(admin_key=None))
+        assert len(first.admin_key) > 30 and first.admin_key == second.admin_key  # kept: replicas agree
+        runtime.settings.server = ServerSettings(env="production", log_level="warning")
+        with pytest.raises(ConfigurationError, match="AGENTHUB_IAC_ADMIN_KEY"):
+            await open_state(runtime, iac_settings(admin_key=None))
+        assert (await open_state(runtime, iac_settings(admin_key="set"))).admin_key == "set"
+
+
+def test_the_agent_command_is_registered() -> None:
+    import argparse
+
+    from agenthub.protocols.iac.spec import SPEC
+
+    assert SPEC.agent is not None
+    parser = argparse.ArgumentParser()
+    SPEC.agent.configure(parser)
+    args = parser.parse_args(["--agent-id", "r1", "--app-key", "k", "--app-secret", "s", "--plan-limit", "2"])
+    assert (args.agent_id, args.plan_limit, args.server) == ("r1", 2, "http://127.0.0.1:8080")
+    assert SPEC.agent.run(parser.parse_args(["--agent-id", "r1", "--app-key", "", "--app-secret", ""])) == 2
