@@ -73,7 +73,7 @@ async def test_log_chunks_resume_dedupe_and_refuse_gaps(leased: Leased) -> None:
     await leased.chunk("apply log", 0, phase="apply")
     await leased.chunk("init log\n", 0, phase="init")
     view = await leased.world.view(leased.task_id)
-    assert view["plan_output"] == "héllo world\nline 2\nline 3\nline 4init log\n"
+    assert view["plan_output"] == "init log\nhéllo world\nline 2\nline 3\nline 4"
     assert view["apply_output"] == "apply log"
     unknown = await leased.chunk("x", 0, phase="destroy")
     assert unknown.status_code == 400 and unknown.json()["error"].startswith("invalid request body")

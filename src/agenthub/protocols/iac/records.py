@@ -99,8 +99,6 @@ class TaskRecord:
     changes_destroy: int | None
     duration: int | None
     error_message: str | None
-    plan_output: str
-    apply_output: str
     context: dict[str, Any] | None
     created_at: datetime
     updated_at: datetime

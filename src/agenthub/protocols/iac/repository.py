@@ -45,9 +45,8 @@ def _storable(key: str, limit: int = 128) -> bool:
     return True
 
 
-def output_column(phase: str) -> str:
-    """The seed keeps two outputs per task; `init` output belongs with the plan."""
-    return "apply_output" if phase == "apply" else "plan_output"
+# The seed's two outputs per task, made of the phases' logs in this order (`init` belongs with the plan).
+OUTPUTS = {"plan_output": ("init", "plan"), "apply_output": ("apply",)}
 
 
 class IacRepository:
@@ -123,7 +122,7 @@ class IacRepository:
 
     @staticmethod
     async def insert_task(conn: AsyncConnection, values: dict[str, Any]) -> None:
-        await conn.execute(tasks.insert().values(plan_output="", apply_output="", **values))
+        await conn.execute(tasks.insert().values(**values))
 
     @staticmethod
     async def update_task(conn: AsyncConnection, job_id: int, values: dict[str, Any]) -> None:
@@ -133,12 +132,26 @@ class IacRepository:
         async with self.db.write() as conn:
             await self.update_task(conn, job_id, values)
 
-    async def task(self, job_id: int, *, outputs: bool = True) -> TaskRecord | None:
-        """The task row; without `outputs`, not its plan/apply output (it grows with every chunk)."""
-        columns = list(tasks.c) if outputs else [c for c in tasks.c if c.name not in _OUTPUTS]
+    async def task(self, job_id: int) -> TaskRecord | None:
         async with self.db.read() as conn:
-            row = (await conn.execute(sa.select(*columns).where(tasks.c.job_id == job_id))).first()
+            row = (await conn.execute(sa.select(tasks).where(tasks.c.job_id == job_id))).first()
         return _task(row) if row is not None else None
+
+    async def outputs(self, job_id: int) -> dict[str, str]:
+        """`plan_output` and `apply_output`, from the stored chunks."""
+        query = (
+            sa.select(task_logs.c.phase, task_logs.c.content)
+            .where(task_logs.c.job_id == job_id)
+            .order_by(task_logs.c.phase, task_logs.c.offset)
+        )
+        by_phase: dict[str, list[str]] = {}
+        async with self.db.read() as conn:
+            for row in (await conn.execute(query)).all():
+                by_phase.setdefault(row.phase, []).append(row.content)
+        return {
+            name: "".join("".join(by_phase.get(phase, ())) for phase in phases)
+            for name, phases in OUTPUTS.items()
+        }
 
     # -- log chunks ------------------------------------------------------------------------------------------
 
@@ -180,12 +193,6 @@ class IacRepository:
                     checksum=sha256_hex(data),
                     created_at=now,
                 )
-            )
-            column = tasks.c[output_column(phase)]
-            await conn.execute(
-                tasks.update()
-                .where(tasks.c.job_id == job_id)
-                .values({column: column + text, "updated_at": now})
             )
         return ChunkResult(next_offset=start + len(data), saved_bytes=len(data))
 
@@ -304,9 +311,6 @@ class IacRepository:
         return _state(row) if row is not None else None
 
 
-_OUTPUTS = ("plan_output", "apply_output")
-
-
 def _agent(row: Any) -> AgentRecord:
     return AgentRecord(
         agent_id=row.agent_id, application_id=row.application_id, name=row.name, created_at=row.created_at
@@ -354,8 +358,6 @@ def _task(row: Any) -> TaskRecord:
         changes_destroy=row.changes_destroy,
         duration=row.duration,
         error_message=row.error_message,
-        plan_output=getattr(row, "plan_output", ""),
-        apply_output=getattr(row, "apply_output", ""),
         context=row.context,
         created_at=row.created_at,
         updated_at=row.updated_at,

@@ -201,9 +201,9 @@ class IacTasks:
         await self.wake()
         return await self.task_view(job.id)
 
-    async def _task(self, task_id: int, *, outputs: bool = False) -> tuple[Job, TaskRecord]:
+    async def _task(self, task_id: int) -> tuple[Job, TaskRecord]:
         job = await self.engine.get(task_id)
-        task = await self.repo.task(task_id, outputs=outputs) if job.kind == TASK_KIND else None
+        task = await self.repo.task(task_id) if job.kind == TASK_KIND else None
         if task is None:
             raise NotFound("task not found")
         return job, task
@@ -212,7 +212,8 @@ class IacTasks:
         await self._task(task_id)
 
     async def task_view(self, task_id: int, *, events: bool = False) -> dict[str, Any]:
-        job, task = await self._task(task_id, outputs=True)
+        job, task = await self._task(task_id)
+        outputs = await self.repo.outputs(task_id)
         view: dict[str, Any] = {
             "id": job.id,
             "workspace_id": task.workspace_id,
@@ -226,8 +227,8 @@ class IacTasks:
             "error_message": task.error_message or (job.message if job.status.is_final else None),
             "agent_id": job.leased_by,
             "attempts": job.attempts,
-            "plan_output": task.plan_output,
-            "apply_output": task.apply_output,
+            "plan_output": outputs["plan_output"],
+            "apply_output": outputs["apply_output"],
             "context": task.context,
             "created_at": iso(task.created_at),
             "updated_at": iso(task.updated_at),

@@ -1,5 +1,6 @@
 """IaC platform tables. Tasks are engine jobs of kind `iac.task` (the wire's numeric task id is the job id);
-`iac_tasks` holds what the seed adds to a task (IaC status, stage, change counts, plan/apply output)."""
+`iac_tasks` holds what the seed adds to a task (IaC status, stage, change counts); its plan/apply output is
+read from its log chunks (appending to one growing text column would rewrite it on every chunk)."""
 
 from __future__ import annotations
 
@@ -64,8 +65,6 @@ tasks = sa.Table(
     sa.Column("changes_destroy", sa.Integer, nullable=True),
     sa.Column("duration", sa.Integer, nullable=True),
     sa.Column("error_message", sa.Text, nullable=True),
-    sa.Column("plan_output", sa.Text, nullable=False),
-    sa.Column("apply_output", sa.Text, nullable=False),
     sa.Column("context", JsonType, nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),

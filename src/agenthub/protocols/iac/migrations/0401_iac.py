@@ -72,8 +72,6 @@ def upgrade() -> None:
         sa.Column("changes_destroy", sa.Integer(), nullable=True),
         sa.Column("duration", sa.Integer(), nullable=True),
         sa.Column("error_message", sa.Text(), nullable=True),
-        sa.Column("plan_output", sa.Text(), nullable=False),
-        sa.Column("apply_output", sa.Text(), nullable=False),
         sa.Column("context", JsonType, nullable=True),
         sa.Column("created_at", UtcDateTime, nullable=False),
         sa.Column("updated_at", UtcDateTime, nullable=False),
