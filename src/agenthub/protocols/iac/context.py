@@ -11,6 +11,7 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import Depends, Request, WebSocket
 
+from agenthub.protocols.iac.agent_tasks import AgentTasks
 from agenthub.protocols.iac.control import ControlHub
 from agenthub.protocols.iac.dispatcher import Dispatcher
 from agenthub.protocols.iac.repository import IacRepository
@@ -32,8 +33,9 @@ class IacState:
         self.repo = IacRepository(runtime.db)
         self.credentials = Credentials(self.repo, cache_seconds=settings.credential_cache_seconds)
         self.tasks = IacTasks(runtime.engine, runtime.bus, self.repo, settings)
+        self.agent_tasks = AgentTasks(self.tasks)
         self.hub = ControlHub(
-            self.tasks,
+            self.agent_tasks,
             silence=timedelta(seconds=settings.heartbeat_timeout_seconds),
             wake=lambda: self.dispatcher.wake(),
         )

@@ -21,8 +21,8 @@ from typing import Any
 from fastapi import WebSocket
 
 from agenthub.core.nodes import NodeSighting
+from agenthub.protocols.iac.agent_tasks import AgentTasks
 from agenthub.protocols.iac.channels import AGENT_KIND, CONTROL, WAKE, log_channel
-from agenthub.protocols.iac.service import IacTasks
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +103,14 @@ class Connection:
 
 
 class ControlHub:
-    def __init__(self, tasks: IacTasks, *, silence: timedelta, wake: Callable[[], None]) -> None:
+    def __init__(self, tasks: AgentTasks, *, silence: timedelta, wake: Callable[[], None]) -> None:
         self.tasks = tasks
         self.silence = silence
         self._wake = wake
         self.connections: dict[str, Connection] = {}
 
     def now(self) -> datetime:
-        return self.tasks.now()
+        return self.tasks.tasks.now()
 
     # -- connections -----------------------------------------------------------------------------------------
 
@@ -121,7 +121,7 @@ class ControlHub:
             old.replaced = True
             await old.close(CLOSE_REPLACED, "replaced by a newer connection")
         await self._seen(conn)
-        await self.tasks.bus.publish(CONTROL, {"agent_id": conn.agent_id, "replaced_by": conn.conn_id})
+        await self.tasks.tasks.bus.publish(CONTROL, {"agent_id": conn.agent_id, "replaced_by": conn.conn_id})
         self._wake()
 
     async def detach(self, conn: Connection, reason: str) -> None:
@@ -196,7 +196,7 @@ class ControlHub:
     async def _log_stream(self, conn: Connection, payload: dict[str, Any]) -> None:
         task_id = _task_id(payload)
         if task_id is not None:
-            await self.tasks.bus.publish(log_channel(task_id), {**payload, "agent_id": conn.agent_id})
+            await self.tasks.tasks.bus.publish(log_channel(task_id), {**payload, "agent_id": conn.agent_id})
 
     # -- messages to agents, from any replica ----------------------------------------------------------------
 
@@ -220,7 +220,7 @@ class ControlHub:
 
     async def listen(self) -> None:
         """Runs for the life of the replica (a supervised loop restarts it if the bus fails)."""
-        async with self.tasks.bus.subscribe(CONTROL, WAKE) as subscription:
+        async with self.tasks.tasks.bus.subscribe(CONTROL, WAKE) as subscription:
             async for channel, message in subscription:
                 try:
                     await self.on_bus(channel, message)

@@ -18,14 +18,14 @@ router = APIRouter(prefix="/api/v1/agents")
 
 @router.get("/tasks/{task_id}/data")
 async def task_data(task_id: str, iac: Iac, caller: CurrentAgent) -> dict[str, Any]:
-    return await iac.tasks.task_data(caller, task_id_of(task_id))
+    return await iac.agent_tasks.task_data(caller, task_id_of(task_id))
 
 
 @router.post("/tasks/{task_id}/logs/chunk")
 async def log_chunk(task_id: str, request: Request, iac: Iac, caller: CurrentAgent) -> dict[str, Any]:
     number = task_id_of(task_id)
     body = await read_body(request, LogChunkIn)
-    result = await iac.tasks.append_log(caller, number, body)
+    result = await iac.agent_tasks.append_log(caller, number, body)
     return {"status": "ok", "next_offset": result.next_offset, "saved_bytes": result.saved_bytes}
 
 
@@ -33,14 +33,14 @@ async def log_chunk(task_id: str, request: Request, iac: Iac, caller: CurrentAge
 async def task_status(task_id: str, request: Request, iac: Iac, caller: CurrentAgent) -> dict[str, Any]:
     number = task_id_of(task_id)
     body = await read_body(request, StatusIn)
-    return await iac.tasks.update_status(caller, number, body)
+    return await iac.agent_tasks.update_status(caller, number, body)
 
 
 @router.post("/tasks/{task_id}/state")
 async def save_state(task_id: str, request: Request, iac: Iac, caller: CurrentAgent) -> dict[str, Any]:
     number = task_id_of(task_id)
     body = await read_body(request, StateIn)
-    version = await iac.tasks.save_state(caller, number, body)
+    version = await iac.agent_tasks.save_state(caller, number, body)
     return {"message": "state saved successfully", "version": version}
 
 

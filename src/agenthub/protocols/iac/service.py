@@ -1,9 +1,9 @@
-"""The IaC task operations: what agents do to their tasks (data, log chunks, status, state) and what
-operators do (applications, agents, workspaces, tasks, cancel, live logs). Raises domain errors only."""
+"""The IaC task operations operators drive (applications, agents, workspaces, tasks, cancel, live logs,
+state versions), and what the agent side shares with them (task records, the IaC status a task shows, bus
+messages to agents and dispatchers). Raises domain errors only; `agent_tasks` holds the agents' side."""
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import secrets
@@ -14,25 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agenthub.bus import Bus
 from agenthub.core.engine import Engine
-from agenthub.core.errors import EngineError, InvalidTransition
-from agenthub.core.jobs import Change, Job, JobQuery, JobStatus, LeaseRef, NewJob
-from agenthub.core.ports import TxHook
+from agenthub.core.errors import InvalidTransition
+from agenthub.core.jobs import Change, Job, JobStatus, NewJob
 from agenthub.protocols.iac.channels import AGENT_KIND, CONTROL, TASK_KIND, WAKE
-from agenthub.protocols.iac.errors import BadRequest, Forbidden, NotFound, Refused
+from agenthub.protocols.iac.errors import BadRequest, NotFound, Refused
 from agenthub.protocols.iac.records import (
-    AGENT_STATUSES,
-    COMPLETED_AT_STATUSES,
     FINAL_STATUSES,
-    LOG_PHASES,
-    STAGES,
-    STATUSES,
-    ChunkResult,
     TaskRecord,
     Workspace,
 )
-from agenthub.protocols.iac.repository import IacRepository, sha256_hex
-from agenthub.protocols.iac.schemas import LogChunkIn, StateIn, StatusIn, TaskIn, WorkspaceIn
-from agenthub.protocols.iac.security import Caller, hash_secret, new_app_key, new_app_secret
+from agenthub.protocols.iac.repository import IacRepository
+from agenthub.protocols.iac.schemas import TaskIn, WorkspaceIn
+from agenthub.protocols.iac.security import hash_secret, new_app_key, new_app_secret
 from agenthub.protocols.iac.settings import IacSettings
 
 log = logging.getLogger(__name__)
@@ -201,7 +194,7 @@ class IacTasks:
         await self.wake()
         return await self.task_view(job.id)
 
-    async def _task(self, task_id: int) -> tuple[Job, TaskRecord]:
+    async def records(self, task_id: int) -> tuple[Job, TaskRecord]:
         job = await self.engine.get(task_id)
         task = await self.repo.task(task_id) if job.kind == TASK_KIND else None
         if task is None:
@@ -209,10 +202,10 @@ class IacTasks:
         return job, task
 
     async def require_task(self, task_id: int) -> None:
-        await self._task(task_id)
+        await self.records(task_id)
 
     async def task_view(self, task_id: int, *, events: bool = False) -> dict[str, Any]:
-        job, task = await self._task(task_id)
+        job, task = await self.records(task_id)
         outputs = await self.repo.outputs(task_id)
         view: dict[str, Any] = {
             "id": job.id,
@@ -242,7 +235,7 @@ class IacTasks:
         return view
 
     async def cancel_task(self, task_id: int) -> dict[str, Any]:
-        job, _task = await self._task(task_id)
+        job, _task = await self.records(task_id)
         holder = job.leased_by if job.status in HELD else None
         now = self.now()
 
@@ -261,7 +254,7 @@ class IacTasks:
         return await self.task_view(task_id)
 
     async def realtime(self, task_id: int, enabled: bool) -> dict[str, Any]:
-        job, _task = await self._task(task_id)
+        job, _task = await self.records(task_id)
         if job.status not in HELD or job.leased_by is None:
             raise Refused("task is not running on an agent")
         kind = "start_realtime_stream" if enabled else "stop_realtime_stream"
@@ -295,236 +288,17 @@ class IacTasks:
             "created_at": iso(found.created_at),
         }
 
-    # -- agent: its tasks ------------------------------------------------------------------------------------
 
-    async def _assigned(self, caller: Caller, task_id: int) -> tuple[Job, TaskRecord]:
-        """The task, if the calling agent holds it or was its last holder (403 otherwise)."""
-        job, task = await self._task(task_id)
-        if job.leased_by != caller.agent_id or job.status is JobStatus.PENDING:
-            raise Forbidden("task is not assigned to this agent")
-        return job, task
-
-    async def task_data(self, caller: Caller, task_id: int) -> dict[str, Any]:
-        job, task = await self._assigned(caller, task_id)
-        ws = await self.workspace(task.workspace_id)
-        holds = job.status in HELD  # sensitive values go only to the agent running the task
-        data: dict[str, Any] = {
-            "task": {
-                "id": job.id,
-                "workspace_id": task.workspace_id,
-                "task_type": task.task_type,
-                "action": task.task_type,
-                "context": task.context or {},
-                "created_at": iso(task.created_at),
-                "plan_task_id": None,
-                "agent_id": job.leased_by,
-            },
-            "workspace": {
-                "workspace_id": ws.workspace_id,
-                "name": ws.name,
-                "terraform_version": ws.terraform_version,
-                "execution_mode": ws.execution_mode,
-                "provider_config": ws.provider_config or {},
-                "tf_code": ws.tf_code,
-                "system_variables": ws.system_variables or {},
-                "terraform_lock_hcl": None,
-            },
-            "resources": [],
-            "variables": [variable.as_dict(reveal=holds) for variable in ws.variables],
-            "outputs": [],
-            "remote_data": [],
-            "module_versions": [],
-        }
-        if ws.current_state_version is not None:
-            state = await self.repo.state_version(ws.workspace_id, ws.current_state_version)
-            if state is not None:
-                data["state_version"] = {
-                    "version": state.version,
-                    "content": _as_object(state.content),
-                    "checksum": state.checksum,
-                    "size": state.size,
-                }
-        return data
-
-    async def append_log(self, caller: Caller, task_id: int, body: LogChunkIn) -> ChunkResult:
-        if body.phase not in LOG_PHASES:
-            raise BadRequest(f"invalid request body: unknown phase {body.phase!r}")
-        await self._assigned(caller, task_id)
-        data = body.content.encode("utf-8")
-        if body.checksum and not hmac.compare_digest(body.checksum.lower(), sha256_hex(data)):
-            raise BadRequest("checksum mismatch")
-        # The original agent sends offset 0 and no checksum on every chunk: that means "append".
-        append = body.offset == 0 and not body.checksum
-        return await self.repo.append_chunk(
-            task_id, body.phase, data, offset=None if append else body.offset, now=self.now()
-        )
-
-    async def update_status(self, caller: Caller, task_id: int, body: StatusIn) -> dict[str, Any]:
-        if body.status not in STATUSES:
-            raise BadRequest(f"invalid status: {body.status}")
-        if body.stage is not None and body.stage != "" and body.stage not in STAGES:
-            raise BadRequest(f"invalid stage: {body.stage}")
-        job, task = await self._assigned(caller, task_id)
-        if job.status is JobStatus.CANCELLED:
-            raise Refused("task has been cancelled, status update rejected", current_status="cancelled")
-        current = wire_status(job, task)
-        if current in FINAL_STATUSES or job.status.is_final:
-            if current == body.status:
-                return _status_answer(task_id, body.status)
-            raise _bad_transition(current, body.status)
-        if body.status not in AGENT_STATUSES:
-            raise _bad_transition(current, body.status)
-        await self._move(caller, job, body, current)
-        if body.status in FINAL_STATUSES:
-            await self.wake()
-        return _status_answer(task_id, body.status)
-
-    async def _move(self, caller: Caller, job: Job, body: StatusIn, current: str) -> None:
-        now = self.now()
-        values: dict[str, Any] = {"status": body.status, "updated_at": now}
-        for name in (
-            "stage",
-            "error_message",
-            "changes_add",
-            "changes_change",
-            "changes_destroy",
-            "duration",
-        ):
-            value = getattr(body, name)
-            if value is not None:
-                values[name] = value
-        if body.context is not None:
-            values["context"] = body.context
-        if body.status in COMPLETED_AT_STATUSES:
-            values["completed_at"] = now
-
-        async def write(conn: AsyncConnection, _change: Change) -> None:
-            await IacRepository.update_task(conn, job.id, values)
-
-        def not_final(locked: Job) -> None:
-            if locked.status.is_final:
-                raise _bad_transition(current, body.status)
-
-        lease = LeaseRef(caller.agent_id, job.lease_epoch)
-        engine = self.engine
-        if body.status in SUCCESS_STATUSES - {"apply_pending"}:
-            await engine.complete(job.id, lease, message=body.status, hook=write, guard=not_final)
-        elif body.status == "failed":
-            await engine.fail(
-                job.id, lease, message=body.error_message, retryable=False, hook=write, guard=not_final
-            )
-        elif body.status == "cancelled":
-            await engine.cancel(job.id, reason="cancelled by the agent", hook=write, guard=not_final)
-        elif job.status is JobStatus.LEASED:
-            await engine.start(job.id, lease, lease_for=self.lease_for, hook=write, guard=not_final)
-        else:
-            await engine.heartbeat(job.id, lease, lease_for=self.lease_for, hook=write, guard=not_final)
-
-    async def save_state(self, caller: Caller, task_id: int, body: StateIn) -> int:
-        job, task = await self._assigned(caller, task_id)
-        if job.status not in HELD:
-            raise Refused(f"task is {wire_status(job, task)}")
-        if isinstance(body.content, str):
-            content = body.content
-            data = content.encode("utf-8")
-            if body.size != len(data):
-                raise BadRequest(f"size mismatch: content has {len(data)} bytes")
-            if not hmac.compare_digest(body.checksum.lower(), sha256_hex(data)):
-                raise BadRequest("checksum mismatch")
-            try:
-                json.loads(content)
-            except ValueError:
-                raise BadRequest("state content is not valid JSON") from None
-        else:
-            # The original agent hashes the file but sends the parsed object: its checksum cannot be
-            # checked against these bytes, so it is kept as given beside our own.
-            content = json.dumps(body.content, indent=2, ensure_ascii=False)
-        return await self.repo.save_state(
-            workspace_id=task.workspace_id,
-            content=content,
-            agent_checksum=body.checksum,
-            agent_size=body.size,
-            task_id=task_id,
-            now=self.now(),
-        )
-
-    # -- agent: C&C messages ---------------------------------------------------------------------------------
-
-    async def held_by(self, agent_id: str) -> list[Job]:
-        query = JobQuery(kind=TASK_KIND, statuses=HELD, leased_by=agent_id, order="oldest")
-        found, _ = await self.engine.find(query, limit=1000)
-        return found
-
-    async def renew(self, agent_id: str, reported: set[int]) -> set[int]:
-        """A heartbeat keeps alive the leases of the tasks it lists as running, and returns the listed
-        tasks the agent no longer holds (it should stop them). A held task the agent does not list (its
-        process restarted, or it dropped the task) keeps only what is left of its lease; then the engine
-        puts it back in the queue: nothing stays held by an agent that forgot it."""
-        held = await self.held_by(agent_id)
-        for job in held:
-            if job.id not in reported:
-                continue
-            try:
-                await self.engine.heartbeat(
-                    job.id, LeaseRef(agent_id, job.lease_epoch), lease_for=self.lease_for
-                )
-            except EngineError:
-                continue
-        return reported - {job.id for job in held}
-
-    async def release_all(self, agent_id: str, reason: str) -> None:
-        """The agent's C&C connection is gone: each of its tasks goes back to the queue (or fails)."""
-        for job in await self.held_by(agent_id):
-            try:
-                change = await self.engine.release(job.id, LeaseRef(agent_id, job.lease_epoch), reason=reason)
-            except EngineError:
-                continue
-            if change.job.status is JobStatus.PENDING:
-                values: dict[str, Any] = {"status": "pending", "stage": None}
-            else:
-                values = {"status": "failed", "error_message": reason, "completed_at": self.now()}
-            await self.repo.set_task(job.id, {**values, "updated_at": self.now()})
-        await self.wake()
-
-    async def agent_finished(self, agent_id: str, task_id: int, error: str | None) -> None:
-        """`task_completed` / `task_failed`: ends the task if the agent never reported a final status."""
-        try:
-            job = await self.engine.get(task_id)
-        except EngineError:
-            return
-        if job.kind != TASK_KIND or job.status not in HELD or job.leased_by != agent_id:
-            return
-        now = self.now()
-        lease = LeaseRef(agent_id, job.lease_epoch)
-        status = "success" if error is None else "failed"
-        values: dict[str, Any] = {"status": status, "completed_at": now, "updated_at": now}
-        if error is not None:
-            values["error_message"] = error
-
-        async def write(conn: AsyncConnection, _change: Change) -> None:
-            await IacRepository.update_task(conn, task_id, values)
-
-        hook: TxHook = write
-        try:
-            if error is None:
-                await self.engine.complete(task_id, lease, message=status, hook=hook)
-            else:
-                await self.engine.fail(task_id, lease, message=error, retryable=False, hook=hook)
-        except EngineError:
-            return
-        await self.wake()
-
-
-def _as_object(content: str) -> Any:
+def as_object(content: str) -> Any:
     try:
         return json.loads(content)
     except ValueError:
         return content
 
 
-def _bad_transition(current: str, wanted: str) -> Refused:
+def bad_transition(current: str, wanted: str) -> Refused:
     return Refused(f"invalid status transition from {current} to {wanted}", current_status=current)
 
 
-def _status_answer(task_id: int, status: str) -> dict[str, Any]:
+def status_answer(task_id: int, status: str) -> dict[str, Any]:
     return {"message": "task status updated", "task_id": task_id, "status": status}
