@@ -35,6 +35,7 @@ async def test_plan_limit_and_a_heartbeat_that_frees_a_slot(world: IacWorld) -> 
         assert await run_task_id(agent) == tasks[2]  # the freed slot is used at once
         # Busy with work the server does not know of: its heartbeat says so, and then frees the slot.
         await agent.heartbeat(plans=2, tasks=[tasks[1], tasks[2]])
+        await world.wait_for(lambda: agent.http.get("/api/v1/agents/a/cc-status"), plan_running=2)
         for task_id in tasks[1:]:
             assert (await agent.status(task_id, "success")).status_code == 200
         fourth = await world.task(ws, "plan")
