@@ -26,6 +26,12 @@ class Leased:
     http: httpx.AsyncClient
     workspace_id: str
     task_id: int
+    app: dict[str, Any]
+
+    async def another(self) -> Leased:
+        """A fresh workspace and task held by the same agent (scenarios share one server)."""
+        ws = await self.world.workspace(self.app, name="another")
+        return Leased(self.world, self.http, ws, await self.world.leased(ws, "agent-1", "apply"), self.app)
 
     def path(self, what: str) -> str:
         return f"/api/v1/agents/tasks/{self.task_id}/{what}"
@@ -46,10 +52,10 @@ async def leased(world: IacWorld) -> AsyncIterator[Leased]:
     ws = await world.workspace(app)
     task_id = await world.leased(ws, "agent-1", "apply")
     async with world.agent_http("agent-1", app) as http:
-        yield Leased(world, http, ws, task_id)
+        yield Leased(world, http, ws, task_id, app)
 
 
-async def test_log_chunks_resume_dedupe_and_refuse_gaps(leased: Leased) -> None:
+async def check_log_chunks_resume_dedupe_and_refuse_gaps(leased: Leased) -> None:
     r = await leased.chunk("héllo ", 0)
     assert (r.status_code, r.json()) == (200, {"status": "ok", "next_offset": 7, "saved_bytes": 7})
     again = await leased.chunk("héllo ", 0)  # the answer was lost: sent again at the same offset
@@ -79,7 +85,7 @@ async def test_log_chunks_resume_dedupe_and_refuse_gaps(leased: Leased) -> None:
     assert unknown.status_code == 400 and unknown.json()["error"].startswith("invalid request body")
 
 
-async def test_concurrent_chunks_never_overlap(leased: Leased) -> None:
+async def check_concurrent_chunks_never_overlap(leased: Leased) -> None:
     pieces = [f"[{i:03d}]" for i in range(40)]
     answers = await asyncio.gather(*(leased.chunk(p, 0, checksum=None) for p in pieces))
     assert all(a.status_code == 200 for a in answers)
@@ -88,7 +94,7 @@ async def test_concurrent_chunks_never_overlap(leased: Leased) -> None:
     assert sorted(output[i : i + 5] for i in range(0, 200, 5)) == pieces
 
 
-async def test_status_moves_and_completed_at(leased: Leased) -> None:
+async def check_status_moves_and_completed_at(leased: Leased) -> None:
     path = leased.path("status")
     r = await leased.http.put(path, json={"status": "running", "stage": "init"})
     assert r.json() == {"message": "task status updated", "task_id": leased.task_id, "status": "running"}
@@ -127,7 +133,7 @@ async def test_status_moves_and_completed_at(leased: Leased) -> None:
     }
 
 
-async def test_cancelled_task_refuses_status_updates(leased: Leased) -> None:
+async def check_cancelled_task_refuses_status_updates(leased: Leased) -> None:
     assert (await leased.world.http.post(f"/api/v1/admin/tasks/{leased.task_id}/cancel")).status_code == 200
     r = await leased.http.put(leased.path("status"), json={"status": "running"})
     assert (r.status_code, r.json()) == (
@@ -138,7 +144,7 @@ async def test_cancelled_task_refuses_status_updates(leased: Leased) -> None:
     assert again.status_code == 200 and again.json()["status"] == "cancelled"
 
 
-async def test_state_versions_are_numbered_once_under_concurrency(leased: Leased) -> None:
+async def check_state_versions_are_numbered_once_under_concurrency(leased: Leased) -> None:
     texts = [json.dumps({"version": 4, "serial": i, "outputs": {}}) for i in range(25)]
 
     async def save(text: str) -> httpx.Response:
@@ -162,7 +168,7 @@ async def test_state_versions_are_numbered_once_under_concurrency(leased: Leased
         assert (stored["content"], stored["checksum"]) == (text, sha(text))
 
 
-async def test_state_checksum_size_and_object_content(leased: Leased) -> None:
+async def check_state_checksum_size_and_object_content(leased: Leased) -> None:
     text = '{"version": 4, "serial": 1}'
     wrong_sum = {"content": text, "checksum": "0" * 64, "size": len(text)}
     r = await leased.http.post(leased.path("state"), json=wrong_sum)
@@ -184,7 +190,7 @@ async def test_state_checksum_size_and_object_content(leased: Leased) -> None:
     assert data["state_version"]["version"] == 1 and data["state_version"]["content"]["serial"] == 7
 
 
-async def test_task_data_has_everything_the_agent_reads(leased: Leased) -> None:
+async def check_task_data_has_everything_the_agent_reads(leased: Leased) -> None:
     r = await leased.http.get(leased.path("data"))
     assert r.status_code == 200
     data = r.json()
@@ -205,7 +211,8 @@ async def test_task_data_has_everything_the_agent_reads(leased: Leased) -> None:
     assert variables["SOME_ENV"]["category"] == "env"
 
 
-async def test_task_ids_and_assignment(leased: Leased, world: IacWorld) -> None:
+async def check_task_ids_and_assignment(leased: Leased) -> None:
+    world = leased.world
     r = await leased.http.get("/api/v1/agents/tasks/abc/data")
     assert (r.status_code, r.json()) == (400, {"error": "invalid task_id format"})
     r = await leased.http.get("/api/v1/agents/tasks/999999/data")
@@ -218,7 +225,7 @@ async def test_task_ids_and_assignment(leased: Leased, world: IacWorld) -> None:
     assert (await leased.chunk("x", 0)).status_code == 200
 
 
-async def test_chunks_status_and_cancel_at_once_never_500(leased: Leased) -> None:
+async def check_chunks_status_and_cancel_at_once_never_500(leased: Leased) -> None:
     """Writers that lock the task row and writers that lock the job meet here (a deadlock on PostgreSQL
     before log chunks stopped referencing the job)."""
     chunks = [leased.chunk(f"line {i}\n", 0, checksum=None) for i in range(30)]
@@ -227,3 +234,24 @@ async def test_chunks_status_and_cancel_at_once_never_500(leased: Leased) -> Non
     answers = await asyncio.gather(*chunks, *statuses, cancel)
     assert all(a.status_code in (200, 409) for a in answers), [(a.status_code, a.text) for a in answers]
     assert (await leased.world.view(leased.task_id))["status"] == "cancelled"
+
+
+async def test_log_chunks(leased: Leased) -> None:
+    await check_log_chunks_resume_dedupe_and_refuse_gaps(leased)
+    await check_concurrent_chunks_never_overlap(await leased.another())
+
+
+async def test_status(leased: Leased) -> None:
+    await check_status_moves_and_completed_at(leased)
+    await check_cancelled_task_refuses_status_updates(await leased.another())
+    await check_chunks_status_and_cancel_at_once_never_500(await leased.another())
+
+
+async def test_state_versions(leased: Leased) -> None:
+    await check_state_versions_are_numbered_once_under_concurrency(leased)
+    await check_state_checksum_size_and_object_content(await leased.another())
+
+
+async def test_task_data_and_ids(leased: Leased) -> None:
+    await check_task_data_has_everything_the_agent_reads(leased)
+    await check_task_ids_and_assignment(leased)

@@ -93,9 +93,10 @@ async def test_bad_bodies_never_500(world: IacWorld) -> None:
             assert r.status_code in (400, 404), (path, r.status_code)
         r = await agent.get(f"/api/v1/agents/tasks/{task_id}/data")
         assert r.status_code == 200  # and the task is still fine
+    await bad_ids_in_paths_and_queries_never_500(world)
 
 
-async def test_bad_ids_in_paths_and_queries_never_500(world: IacWorld) -> None:
+async def bad_ids_in_paths_and_queries_never_500(world: IacWorld) -> None:
     app = await world.application()
     creds = {"X-App-Key": app["app_key"], "X-App-Secret": app["app_secret"]}
     async with world.agent_http("agent-1", app) as agent:
@@ -108,7 +109,7 @@ async def test_bad_ids_in_paths_and_queries_never_500(world: IacWorld) -> None:
             assert r.status_code in (400, 403, 404), (path, r.status_code)
     r = await world.http.post(f"/api/v1/admin/workspaces/{'x' * 300}/tasks", json={"task_type": "plan"})
     assert r.status_code == 404
-    r = await world.http.get("/api/v1/admin/tasks/1")
+    r = await world.http.get("/api/v1/admin/tasks/999999")
     assert (r.status_code, r.json()) == (404, {"error": "task not found"})
     r = await world.http.delete("/api/v1/admin/tasks/1")
     assert (r.status_code, r.json()) == (405, {"error": "method not allowed"})

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
+from agenthub.sdk.iac import bundled_terraform
 from tests.integration.iac.conftest import IacWorld
 
 
@@ -50,30 +52,23 @@ async def test_plan_then_apply_with_real_terraform(world: IacWorld) -> None:
     assert sensitive["value"] is None  # operators never read a sensitive value back
 
 
-async def test_missing_terraform_version_fails_the_task_clearly(world: IacWorld) -> None:
+async def test_the_workspace_version_picks_the_binary(world: IacWorld, tmp_path: Path) -> None:
     app = await world.application()
     await world.register("agent-1", app)
-    ws = await world.workspace(app, terraform_version="1.8.5")
+    await world.register("agent-2", app)
+    missing = await world.workspace(app, terraform_version="1.8.5")
     async with world.real_agent("agent-1", app):
-        task = await world.wait_final(await world.task(ws, "plan"))
-    assert task["status"] == "failed"
+        task = await world.wait_final(await world.task(missing, "plan"))
+    assert task["status"] == "failed"  # no silent fallback to another version
     assert task["error_message"] == "terraform 1.8.5 is not available on this agent (available: 1.0.3)"
 
-
-async def test_versions_folder_picks_the_workspace_version(world: IacWorld, tmp_path: object) -> None:
-    from pathlib import Path
-
-    from agenthub.sdk.iac import bundled_terraform
-
-    folder = Path(str(tmp_path)) / "versions" / "1.0.3"
+    folder = tmp_path / "versions" / "1.0.3"
     folder.mkdir(parents=True)
     binary = bundled_terraform()
     assert binary is not None
     (folder / "terraform").symlink_to(binary)
-    app = await world.application()
-    await world.register("agent-1", app)
     ws = await world.workspace(app)
-    async with world.real_agent("agent-1", app, terraform=None, versions_dir=folder.parent) as agent:
+    async with world.real_agent("agent-2", app, terraform=None, versions_dir=folder.parent) as agent:
         assert "1.0.3" in await agent.versions.available()
         task = await world.wait_final(await world.task(ws, "plan"))
     assert task["status"] == "success"
