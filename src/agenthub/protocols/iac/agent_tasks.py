@@ -15,7 +15,7 @@ from agenthub.core.errors import EngineError
 from agenthub.core.jobs import Change, Job, JobQuery, JobStatus, LeaseRef
 from agenthub.core.ports import TxHook
 from agenthub.protocols.iac.channels import TASK_KIND
-from agenthub.protocols.iac.errors import BadRequest, Forbidden, Refused
+from agenthub.protocols.iac.errors import BadRequest, Forbidden, NotFound, Refused
 from agenthub.protocols.iac.records import (
     AGENT_STATUSES,
     COMPLETED_AT_STATUSES,
@@ -53,8 +53,7 @@ class AgentTasks:
     async def _assigned(self, caller: Caller, task_id: int) -> tuple[Job, TaskRecord]:
         """The task, if the calling agent holds it or was its last holder (403 otherwise)."""
         job, task = await self.tasks.records(task_id)
-        if job.leased_by != caller.agent_id or job.status is JobStatus.PENDING:
-            raise Forbidden("task is not assigned to this agent")
+        _require_assigned(caller, job)
         return job, task
 
     async def task_data(self, caller: Caller, task_id: int) -> dict[str, Any]:
@@ -102,7 +101,10 @@ class AgentTasks:
     async def append_log(self, caller: Caller, task_id: int, body: LogChunkIn) -> ChunkResult:
         if body.phase not in LOG_PHASES:
             raise BadRequest(f"invalid request body: unknown phase {body.phase!r}")
-        await self._assigned(caller, task_id)
+        job = await self.engine.get(task_id)  # the chunk's own transaction checks the task row exists
+        if job.kind != TASK_KIND:
+            raise NotFound("task not found")
+        _require_assigned(caller, job)
         data = body.content.encode("utf-8")
         if body.checksum and not hmac.compare_digest(body.checksum.lower(), sha256_hex(data)):
             raise BadRequest("checksum mismatch")
@@ -266,3 +268,9 @@ class AgentTasks:
         except EngineError:
             return
         await self.tasks.wake()
+
+
+def _require_assigned(caller: Caller, job: Job) -> None:
+    """The calling agent holds the task or was its last holder (a task back in the queue is no one's)."""
+    if job.leased_by != caller.agent_id or job.status is JobStatus.PENDING:
+        raise Forbidden("task is not assigned to this agent")
