@@ -14,6 +14,7 @@ import psutil
 import pytest
 from websockets.asyncio.client import connect
 
+from agenthub.core.jobs import JobStatus
 from agenthub.sdk.iac import terraform
 from tests.integration.iac.conftest import ADMIN_KEY, IacWorld
 
@@ -182,3 +183,11 @@ async def test_agent_that_reconnects_mid_task_runs_the_requeued_task_again(world
         view = await world.wait_final(task_id)
     assert (view["status"], view["attempts"], view["agent_id"]) == ("applied", 1, "a")
     assert [v["type"] for v in view["events"]].count("leased") == 2
+
+    # An agent shut down mid-task reports nothing: the platform requeues the task for another agent.
+    go.clear()
+    async with world.real_agent("a", app, before_apply=hold):
+        stopped = await world.task(ws, "apply")
+        assert await asyncio.wait_for(holds.get(), 20) == stopped
+    job = await world.wait_job(stopped, JobStatus.PENDING)
+    assert (job.attempts, (await world.view(stopped))["status"]) == (1, "pending")

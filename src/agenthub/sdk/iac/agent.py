@@ -75,7 +75,7 @@ class _Running:
     stage: str = "fetching"
     lines: int = 0
     streaming: asyncio.Event = field(default_factory=asyncio.Event)  # set while the platform asks for lines
-    superseded: bool = False  # pushed again: this run stops without reporting (the new run reports)
+    silent: bool = False  # stop without reporting: pushed again (the new run reports), or shutting down
 
 
 @dataclass
@@ -114,7 +114,10 @@ class IacAgent:
         await self.stop()
 
     async def stop(self) -> None:
+        """Stops the agent. Its running tasks stop without reporting anything: the platform sees the C&C
+        connection close and puts them back in the queue for another agent."""
         for running in list(self.running.values()):
+            running.silent = True
             running.job.cancel()
         await asyncio.gather(*(r.job for r in list(self.running.values())), return_exceptions=True)
         if self._main is not None:
@@ -217,7 +220,7 @@ class IacAgent:
             if running is not None:
                 # Pushed again: the platform gave the task up (e.g. our connection dropped) and leased it
                 # anew; the old run's reports would be refused, so it stops and the task starts over.
-                running.superseded = True
+                running.silent = True
                 running.job.cancel()
                 await asyncio.gather(running.job, return_exceptions=True)
             action = str(payload.get("action") or "plan")
@@ -252,7 +255,7 @@ class IacAgent:
         except asyncio.CancelledError:
             outcome = "cancelled"
             running = self.running.get(task_id)
-            if running is not None and running.superseded:
+            if running is not None and running.silent:
                 await uploader.stop()
             else:
                 with contextlib.suppress(Exception):
