@@ -40,6 +40,8 @@ from agenthub.protocols.iac.service import (
     wire_status,
 )
 
+LOST = (JobStatus.PENDING, JobStatus.CANCELLED)
+
 
 class AgentTasks:
     def __init__(self, tasks: IacTasks) -> None:
@@ -225,7 +227,13 @@ class AgentTasks:
                 )
             except EngineError:
                 continue
-        return reported - {job.id for job in held}
+        unknown = reported - {job.id for job in held}
+        if not unknown:
+            return set()
+        # Only work that is someone else's now (back in the queue, leased again, cancelled); a task this
+        # agent just finished may still be listed while it wraps up.
+        found, _ = await self.engine.find(JobQuery(kind=TASK_KIND, ids=tuple(sorted(unknown))), limit=1000)
+        return {job.id for job in found if job.status in LOST or job.leased_by != agent_id}
 
     async def release_all(self, agent_id: str, reason: str) -> None:
         """The agent's C&C connection is gone: each of its tasks goes back to the queue (or fails)."""
