@@ -21,6 +21,7 @@ from agenthub.core.errors import (
 from agenthub.protocols.oas.notify import NotifyConfigError
 from agenthub.protocols.oas.task_config import TaskConfigError
 from agenthub.protocols.oas.users_store import VersionMismatch
+from agenthub.protocols.oas.wire import DateOutOfRange
 from agenthub.server.errors import ErrorEntry, ErrorFormat, Validation, WireError, install_errors
 
 JOB_NOT_FOUND = "任务不存在"
@@ -104,6 +105,9 @@ ERRORS: dict[type[BaseException], ErrorEntry] = {
     ScanEnded: WireError(400, "bad_request", SCAN_ENDED),
     ScanActive: WireError(409, "conflict", SCAN_ACTIVE),
     ScanRefused: _as_400,
+    DateOutOfRange: lambda exc: WireError(400, "bad_request", f"参数错误: {exc}"),
+    # Date arithmetic on the caller's values past year 9999 (a safety net; known places raise the above).
+    OverflowError: WireError(400, "bad_request", "参数错误: 数值超出范围"),
 }
 
 HTTP_MESSAGES = {404: "资源不存在", 405: "方法不允许"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
@@ -15,7 +14,7 @@ from agenthub.protocols.oas.errors import OasError
 from agenthub.protocols.oas.schemas import LoginIn, ManagerCreateIn, ManagerLifecycleIn
 from agenthub.protocols.oas.security import CurrentSuper, Principal, issue
 from agenthub.protocols.oas.user_configs import PasswordIn
-from agenthub.protocols.oas.wire import as_utc
+from agenthub.protocols.oas.wire import as_utc, extended
 
 BAD_CREDENTIALS = "账号或密码错误"
 
@@ -64,8 +63,7 @@ async def lifecycle(
         raise OasError(400, "没有可更新的字段")
     expires_at = as_utc(body.expires_at) if body.expires_at is not None else manager.expires_at
     if body.extend_days is not None:
-        base = max(expires_at or oas.now(), oas.now())
-        expires_at = base + timedelta(days=body.extend_days)
+        expires_at = extended(expires_at, oas.now(), body.extend_days)
     updated = await oas.managers.update_manager(manager_id=manager_id, now=oas.now(), expires_at=expires_at)
     assert updated is not None
     return {"data": updated.to_wire(oas.now())}
