@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from agenthub.protocols.oas import task_config
+from agenthub.protocols.oas.accounts import Accounts
 from agenthub.protocols.oas.duiyi_store import DuiyiAnswersStore
 from agenthub.protocols.oas.managers_store import ManagersStore
 from agenthub.protocols.oas.notify import MiaoNotifier
@@ -34,7 +35,8 @@ class OasContext:
         self.users = UsersStore(runtime.db)
         self.user_logs = UserLogsStore(runtime.db)
         self.duiyi = DuiyiAnswersStore(runtime.db)
-        self.user_service = UserService(self.users, clock=runtime.clock)
+        self.accounts = Accounts(self.managers, self.users, runtime.bus, ttl=settings.account_cache_seconds)
+        self.user_service = UserService(self.users, self.accounts, clock=runtime.clock)
         self.scans = ScanService(runtime, self.users, settings.scan)
         self.scheduler = OasScheduler(runtime, self.users, self.duiyi)
         self.notifier = MiaoNotifier(settings=settings, users=self.users, clock=runtime.clock)

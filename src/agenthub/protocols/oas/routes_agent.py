@@ -8,9 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Response
 
 from agenthub.auth import verify_password
-from agenthub.protocols.oas.context import Oas, OasContext
+from agenthub.protocols.oas.context import Oas
 from agenthub.protocols.oas.errors import NOTHING_TO_UPDATE, OasError
-from agenthub.protocols.oas.records import Manager
 from agenthub.protocols.oas.schemas import (
     AgentLoginIn,
     CompleteIn,
@@ -22,6 +21,7 @@ from agenthub.protocols.oas.schemas import (
     PollJobsIn,
 )
 from agenthub.protocols.oas.security import (
+    MANAGER_INACTIVE,
     AgentCall,
     AgentLease,
     CurrentAgent,
@@ -33,7 +33,6 @@ from agenthub.protocols.oas.security import (
 from agenthub.protocols.oas.wire import as_utc, fmt_time, job_to_wire
 
 BAD_CREDENTIALS = "账号或密码错误"
-MANAGER_INACTIVE = "管理员账号未激活或已过期"
 
 router = APIRouter(prefix="/api/v1/agent")
 
@@ -41,14 +40,6 @@ PollCall = Annotated[AgentCall[PollJobsIn], agent_call(PollJobsIn)]
 LeaseCall = Annotated[AgentLease[LeaseIn], agent_lease(LeaseIn)]
 CompleteCall = Annotated[AgentLease[CompleteIn], agent_lease(CompleteIn)]
 FailCall = Annotated[AgentLease[FailIn], agent_lease(FailIn)]
-
-
-async def active_manager(oas: OasContext, manager_id: int) -> Manager:
-    """The agent's manager, while its account is active (agents of an expired manager get no work)."""
-    manager = await oas.managers.manager(manager_id=manager_id)
-    if manager is None or not manager.is_active(oas.now()):
-        raise OasError(403, MANAGER_INACTIVE)
-    return manager
 
 
 @router.post("/auth/login")
@@ -59,18 +50,24 @@ async def login(body: AgentLoginIn, oas: Oas) -> dict[str, Any]:
     if not manager.is_active(oas.now()):
         raise OasError(403, MANAGER_INACTIVE)
     await oas.jobs.node_seen(manager_id=manager.id, node_id=body.node_id, version=body.version)
-    principal = Principal(role="agent", subject_id=manager.id, manager_id=manager.id, node_id=body.node_id)
+    principal = Principal(
+        role="agent",
+        subject_id=manager.id,
+        manager_id=manager.id,
+        node_id=body.node_id,
+        token_version=manager.token_version,
+    )
     token = issue(oas.runtime, principal, ttl_seconds=oas.settings.agent_token_ttl_seconds)
     return {"token": token, "manager_id": manager.id, "node_id": body.node_id}
 
 
 @router.post("/poll-jobs")
 async def poll_jobs(call: PollCall, oas: Oas) -> dict[str, Any]:
-    manager = await active_manager(oas, call.manager_id)
+    # CurrentAgent already refused an agent whose manager expired (agents of an expired manager get no work).
     await oas.presence(call.agent)
     body = call.body
     jobs = await oas.jobs.poll(
-        manager_id=manager.id,
+        manager_id=call.manager_id,
         node_id=call.node_id,
         limit=min(body.limit, oas.settings.max_poll_limit),
         lease_seconds=body.lease_seconds,

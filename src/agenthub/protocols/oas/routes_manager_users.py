@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from agenthub.core.jobs import JobQuery
 from agenthub.protocols.oas.context import Oas
-from agenthub.protocols.oas.errors import NOTHING_TO_UPDATE, OasError, UserNotFound
+from agenthub.protocols.oas.errors import NOTHING_TO_UPDATE, OasError
 from agenthub.protocols.oas.security import CurrentManager
 from agenthub.protocols.oas.service import NODE_KIND, TASK_KIND
 from agenthub.protocols.oas.user_configs import TasksIn, UserLifecycleIn, UserSettingsIn
@@ -64,8 +64,7 @@ async def lifecycle(user_id: int, body: UserLifecycleIn, manager: CurrentManager
 
 @router.delete("/users/{user_id}")
 async def delete_user(user_id: int, manager: CurrentManager, oas: Oas) -> dict[str, Any]:
-    if not await oas.users.delete_user(user_id=user_id, manager_id=manager.subject_id):
-        raise UserNotFound(user_id)
+    await oas.user_service.delete(user_id=user_id, manager_id=manager.subject_id)
     return OK
 
 

@@ -66,14 +66,19 @@ async def lifecycle(
         expires_at = extended(expires_at, oas.now(), body.extend_days)
     updated = await oas.managers.update_manager(manager_id=manager_id, now=oas.now(), expires_at=expires_at)
     assert updated is not None
+    await oas.accounts.changed("manager", manager_id)
     return {"data": updated.to_wire(oas.now())}
 
 
 @router.patch("/managers/{manager_id}/password")
 async def reset_password(manager_id: int, body: PasswordIn, _admin: CurrentSuper, oas: Oas) -> dict[str, Any]:
     updated = await oas.managers.update_manager(
-        manager_id=manager_id, now=oas.now(), password_hash=await hash_password(body.password)
+        manager_id=manager_id,
+        now=oas.now(),
+        password_hash=await hash_password(body.password),
+        new_token_version=True,  # the manager's and its agents' tokens stop working
     )
     if updated is None:
         raise OasError(404, "管理员不存在")
+    await oas.accounts.changed("manager", manager_id)
     return {"data": {"message": "ok"}}
