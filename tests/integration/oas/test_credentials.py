@@ -200,3 +200,22 @@ async def test_a_change_on_one_replica_reaches_the_others_cache(
             return r.status_code == 401
 
         await until(agent_refused)
+
+
+async def test_a_node_id_belongs_to_its_manager(world: OasWorld) -> None:
+    manager_a = await world.manager("mgr-a")
+    manager_b = await world.manager("mgr-b")
+    await world.agent(manager_a, node_id="SHARED-NODE")
+    before = (await world.http.get("/api/v1/manager/nodes", headers=manager_a["headers"])).json()
+    r = await world.http.post(
+        "/api/v1/agent/auth/login",
+        json={"username": "mgr-b", "password": "secret123", "node_id": "SHARED-NODE"},
+    )
+    assert (r.status_code, r.json()) == (409, {"detail": "node_id 已被其他管理员的节点使用"})
+    after = (await world.http.get("/api/v1/manager/nodes", headers=manager_a["headers"])).json()
+    assert after == before and [n["node_id"] for n in after["data"]["items"]] == ["SHARED-NODE"]
+    theirs = (await world.http.get("/api/v1/manager/nodes", headers=manager_b["headers"])).json()
+    assert theirs["data"]["items"] == []
+    # The owner's agent logs in from it again as before; B's agent works from a node of its own.
+    await world.agent(manager_a, node_id="SHARED-NODE")
+    await world.agent(manager_b, node_id="B-NODE-1")

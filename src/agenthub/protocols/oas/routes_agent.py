@@ -33,6 +33,7 @@ from agenthub.protocols.oas.security import (
 from agenthub.protocols.oas.wire import as_utc, fmt_time, job_to_wire
 
 BAD_CREDENTIALS = "账号或密码错误"
+NODE_TAKEN = "node_id 已被其他管理员的节点使用"
 
 router = APIRouter(prefix="/api/v1/agent")
 
@@ -49,6 +50,10 @@ async def login(body: AgentLoginIn, oas: Oas) -> dict[str, Any]:
         raise OasError(401, BAD_CREDENTIALS)
     if not manager.is_active(oas.now()):
         raise OasError(403, MANAGER_INACTIVE)
+    # A node id belongs to the manager whose agent first used it: another manager's agent cannot take the
+    # node (and its place in that manager's node list) over by naming it.
+    if not await oas.jobs.node_is_free_for(manager_id=manager.id, node_id=body.node_id):
+        raise OasError(409, NODE_TAKEN)
     await oas.jobs.node_seen(manager_id=manager.id, node_id=body.node_id, version=body.version)
     principal = Principal(
         role="agent",

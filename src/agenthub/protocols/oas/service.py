@@ -94,6 +94,11 @@ class OasJobs:
             NodeSighting(kind=NODE_KIND, node_id=node_id, owner_id=manager_id, version=version)
         )
 
+    async def node_is_free_for(self, *, manager_id: int, node_id: str) -> bool:
+        """True unless another manager's agent already registered this node id."""
+        node = await self.engine.node(NODE_KIND, node_id)
+        return node is None or node.owner_id == manager_id
+
     async def submit(self, new: NewJob) -> Job | None:
         return await self.engine.submit(new)
 
