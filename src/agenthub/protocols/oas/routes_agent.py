@@ -25,6 +25,7 @@ from agenthub.protocols.oas.security import (
     AgentCall,
     AgentLease,
     CurrentAgent,
+    LoginAttempt,
     Principal,
     agent_call,
     agent_lease,
@@ -43,7 +44,7 @@ CompleteCall = Annotated[AgentLease[CompleteIn], agent_lease(CompleteIn)]
 FailCall = Annotated[AgentLease[FailIn], agent_lease(FailIn)]
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", dependencies=[LoginAttempt])
 async def login(body: AgentLoginIn, oas: Oas) -> dict[str, Any]:
     manager = await oas.managers.manager_by_username(username=body.username)
     if manager is None or not await verify_password(body.password, manager.password_hash):

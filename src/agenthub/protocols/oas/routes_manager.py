@@ -14,7 +14,7 @@ from agenthub.core.jobs import JobQuery, JobStatus
 from agenthub.protocols.oas.context import Oas
 from agenthub.protocols.oas.errors import OasError
 from agenthub.protocols.oas.schemas import JobCreateIn, LoginIn, UserQuickCreateIn
-from agenthub.protocols.oas.security import MANAGER_INACTIVE, CurrentManager, Principal, issue
+from agenthub.protocols.oas.security import MANAGER_INACTIVE, CurrentManager, LoginAttempt, Principal, issue
 from agenthub.protocols.oas.service import NODE_KIND, TASK_KIND, task_job
 from agenthub.protocols.oas.templates import TEMPLATES
 from agenthub.protocols.oas.wire import as_utc, fmt_time, job_to_operator_wire
@@ -27,7 +27,7 @@ PageSize = Query(default=20, ge=1, le=200)
 router = APIRouter(prefix="/api/v1/manager")
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", dependencies=[LoginAttempt])
 async def login(body: LoginIn, oas: Oas) -> dict[str, Any]:
     manager = await oas.managers.manager_by_username(username=body.username)
     if manager is None or not await verify_password(body.password, manager.password_hash):

@@ -12,7 +12,7 @@ from agenthub.core.errors import Conflict
 from agenthub.protocols.oas.context import Oas
 from agenthub.protocols.oas.errors import OasError
 from agenthub.protocols.oas.schemas import LoginIn, ManagerCreateIn, ManagerLifecycleIn
-from agenthub.protocols.oas.security import CurrentSuper, Principal, issue
+from agenthub.protocols.oas.security import CurrentSuper, LoginAttempt, Principal, issue
 from agenthub.protocols.oas.user_configs import PasswordIn
 from agenthub.protocols.oas.wire import as_utc, extended
 
@@ -22,7 +22,7 @@ BAD_CREDENTIALS = "账号或密码错误"
 router = APIRouter(prefix="/api/v1/super")
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", dependencies=[LoginAttempt])
 async def login(body: LoginIn, oas: Oas) -> dict[str, Any]:
     found = await oas.managers.super_admin_hash(username=body.username)
     if found is None or not await verify_password(body.password, found[1]):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -111,6 +111,17 @@ async def authenticated(request: Request, role: Role) -> Principal:
         raise OasError(403, "权限不足")
     await check_standing(runtime, accounts_of(request), principal)
     return principal
+
+
+async def _login_attempt(request: Request) -> AsyncIterator[None]:
+    # The peer's address as the server sees it (behind a proxy, run uvicorn with its proxy headers on).
+    address = request.client.host if request.client else "unknown"
+    async with request.app.state.oas.logins.attempt(address):
+        yield
+
+
+# On every login route: the per-address limit on refused logins (`login_throttle`).
+LoginAttempt = Depends(_login_attempt)
 
 
 def _require(role: Role) -> object:

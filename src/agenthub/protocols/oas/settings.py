@@ -19,6 +19,9 @@ class OasSettings(ProtocolSettings):
     # How long a replica trusts its cached view of an account (expiry, status, token version) when no
     # invalidation arrived on the bus; changes normally reach every replica at once through the bus.
     account_cache_seconds: float = 5.0
+    # Refused logins allowed per client address per window, on all login endpoints together (429 beyond).
+    login_failures_per_window: int = 10
+    login_window_seconds: float = 60.0
     max_body_bytes: int = 8 * 1024 * 1024
     max_logs_per_request: int = 1000
     scheduler_enabled: bool = True
