@@ -143,7 +143,7 @@ async def replica(database_url: str, clock: ManualClock) -> AsyncIterator[tuple[
         super_password="rootpass123",
         scheduler_enabled=False,
         account_cache_seconds=3600,
-    )  # type: ignore[call-arg]
+    )
     async with AsyncExitStack() as stack:
         runtime = await stack.enter_async_context(open_runtime(settings, clock=clock))
         listeners = await stack.enter_async_context(serving(runtime, "oas"))

@@ -50,7 +50,7 @@ async def test_integers_beyond_64_bits_are_4xx_and_the_connection_survives(world
     user = await world.user(manager)
     headers = {**manager["headers"], "Content-Type": "application/json"}
     job = json.dumps({"user_id": BIG, "task_type": "signin"}).encode()
-    cases = [
+    cases: list[tuple[str, str, dict[str, str], bytes]] = [
         ("GET", f"/api/v1/manager/users/{BIG}", {}, b""),
         ("GET", "/api/v1/manager/users?page=99999999999999999999", {}, b""),
         ("GET", "/api/v1/manager/jobs?page=99999999999999999999", {}, b""),
