@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from agenthub.core.engine import job_channel
+from agenthub.protocols.oas.service import TASK_KIND
 from agenthub.server.runtime import Runtime
 from tests.integration.oas.conftest import Agent, OasWorld, parse_time
 
@@ -232,10 +234,15 @@ async def test_crashed_agent_job_returns_and_is_done_once_by_another_node(
     job = await world.job(manager, user["id"])
     await world.poll(crashed, lease_seconds=30)
     await world.report(crashed, job["ID"], "start", lease_seconds=30)
-    world.clock.advance(31)
-    # What the reaper loop runs (in tests it also runs on its own every 50 ms; nobody polls meanwhile), run
-    # here once so the test need not wait on the loop's timing.
-    await runtime.engine.expire_due()
+    # The reaper loop (every 50 ms in tests; nobody polls meanwhile) requeues it: wait for the engine's own
+    # announcement of that, not for the loop's timing.
+    async with runtime.bus.subscribe(job_channel(TASK_KIND)) as changes:
+        world.clock.advance(31)
+        while True:
+            got = await changes.get(timeout=60)
+            assert got is not None, "the job was never requeued"
+            if got[1]["job_id"] == job["ID"] and got[1]["event"] == "timeout_requeued":
+                break
     view = await world.job_view(manager, job["ID"])
     assert view["Status"] == "pending" and view["Attempts"] == 1
     [again] = (await world.poll(survivor))["jobs"]

@@ -43,6 +43,24 @@ async def test_hostile_requests_never_get_a_5xx(world: OasWorld, oas_url: str) -
         "user": login.json()["token"],
     }
     schema = (await world.http.get("/openapi.json")).json()
+    # The user's and the agent's routes first: the operators' routes may delete the user or reset the
+    # manager's password, after which those tokens are (rightly) refused and would test little.
+    first = ("/api/v1/user/", "/api/v1/agent/")
     async with httpx.AsyncClient(base_url=oas_url, timeout=30, auth=RoleTokens(tokens)) as http:
-        sent = await fuzz(http, schema, check_error=oas_error, per_operation=8, seed=9)
+        sent = await fuzz(
+            http,
+            schema,
+            check_error=oas_error,
+            per_operation=8,
+            seed=9,
+            skip=lambda _m, p: not p.startswith(first),
+        )
+        sent += await fuzz(
+            http,
+            schema,
+            check_error=oas_error,
+            per_operation=8,
+            seed=9,
+            skip=lambda _m, p: p.startswith(first),
+        )
     assert sent > 400, sent
