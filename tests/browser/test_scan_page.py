@@ -39,7 +39,7 @@ async def oas_url(runtime: Runtime) -> AsyncIterator[str]:
 
 async def test_user_scans_through_the_page(runtime: Runtime, oas_url: str, clock: ManualClock) -> None:
     chromium = require_executable("chromium", "Chromium")
-    async with httpx.AsyncClient(base_url=oas_url, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=oas_url, timeout=30) as http:
         world = OasWorld(http, clock)
         manager = await world.manager()
         user = await world.user(manager)
@@ -112,7 +112,7 @@ async def test_user_scans_through_the_page(runtime: Runtime, oas_url: str, clock
                 await browser.close()
         finally:
             stop.set()
-            await asyncio.wait_for(agent, 10)
+            await asyncio.wait_for(agent, 30)
 
 
 def data_url(png: bytes) -> str:

@@ -147,8 +147,8 @@ async def replica(database_url: str, clock: ManualClock) -> AsyncIterator[tuple[
     async with AsyncExitStack() as stack:
         runtime = await stack.enter_async_context(open_runtime(settings, clock=clock))
         listeners = await stack.enter_async_context(serving(runtime, "oas"))
-        http = await stack.enter_async_context(httpx.AsyncClient(base_url=listeners.urls["oas"], timeout=10))
-        await asyncio.wait_for(SPEC.state_of(runtime).accounts.listening.wait(), 10)
+        http = await stack.enter_async_context(httpx.AsyncClient(base_url=listeners.urls["oas"], timeout=30))
+        await asyncio.wait_for(SPEC.state_of(runtime).accounts.listening.wait(), 30)
         yield runtime, http
 
 

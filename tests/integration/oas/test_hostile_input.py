@@ -29,14 +29,14 @@ async def two_requests_on_one_connection(
             lines += [f"{k}: {v}" for k, v in {**headers, **extra}.items()]
             writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
             await writer.drain()
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
             status = int(head.split(b" ", 2)[1])
             length = next(
                 int(line.split(b":", 1)[1])
                 for line in head.split(b"\r\n")
                 if line.lower().startswith(b"content-length:")
             )
-            return status, await asyncio.wait_for(reader.readexactly(length), 10)
+            return status, await asyncio.wait_for(reader.readexactly(length), 30)
 
         status, body = await send(*first)
         second, _ = await send("GET", then, {}, b"")

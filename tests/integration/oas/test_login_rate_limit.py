@@ -35,7 +35,7 @@ async def test_refused_logins_are_limited_per_address(
     assert r.status_code == 429
     # ...but not to another address.
     transport = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
-    async with httpx.AsyncClient(base_url=oas_url, transport=transport, timeout=10) as other:
+    async with httpx.AsyncClient(base_url=oas_url, transport=transport, timeout=30) as other:
         r = await other.post("/api/v1/manager/auth/login", json={"username": "mgr1", "password": "secret123"})
         assert r.status_code == 200, r.text
     world.clock.advance(seconds=30)
