@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import Route, async_playwright, expect
 
 from agenthub.core.clock import ManualClock
 from agenthub.sdk.oas import OasAgentClient, ScanPoller, ScanSteps
@@ -91,8 +91,20 @@ async def test_user_scans_through_the_page(runtime: Runtime, oas_url: str, clock
                 # Scanned: the QR code is gone; then each choice shows the screenshot of its own step.
                 await expect(page.locator("#phase")).to_have_text("请选择系统")
                 await expect(shot).to_be_hidden()
-                await page.get_by_role("button", name="iOS").click()
+
+                # The answer to the system choice comes back only after the agent already asked for the zone
+                # (as happens under load): the zone question must stay on screen.
+                async def late_answer(route: Route) -> None:
+                    response = await route.fetch()
+                    await expect(page.locator("#phase")).to_have_text("请选择区服")
+                    await route.fulfill(response=response)
+
+                await page.route("**/api/v1/user/scan/choice", late_answer)
+                async with page.expect_request_finished(lambda r: r.url.endswith("/scan/choice")):
+                    await page.get_by_role("button", name="iOS").click()
+                await page.unroute("**/api/v1/user/scan/choice")
                 await expect(page.locator("#phase")).to_have_text("请选择区服")
+                await expect(page.locator("#choice-input")).to_be_visible()
                 await expect(shot).to_have_attribute("data-shot", "xuanqu")
                 await expect(shot).to_have_attribute("src", data_url(STEP_SHOTS["zone"]))
                 await expect(shot).to_be_visible()
@@ -110,9 +122,12 @@ async def test_user_scans_through_the_page(runtime: Runtime, oas_url: str, clock
                 await expect(page.locator("#scan-card")).to_be_hidden()
                 assert await page.evaluate("sessionStorage.getItem('oas_user_token')") is None
                 await browser.close()
-        finally:
             stop.set()
-            await asyncio.wait_for(agent, 30)
+            await asyncio.wait_for(agent, 30)  # between scans the agent stops when told
+        finally:
+            if not agent.done():  # a failure above left the agent inside a scan: don't hide the failure
+                agent.cancel()
+                await asyncio.gather(agent, return_exceptions=True)
 
 
 def data_url(png: bytes) -> str:
