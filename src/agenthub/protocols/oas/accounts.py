@@ -42,6 +42,7 @@ class UserStanding:
     manager_id: int
     status: str
     expires_at: datetime | None
+    token_version: int = 0
 
 
 Standing = ManagerStanding | UserStanding | None
@@ -79,7 +80,11 @@ class Accounts:
     async def user(self, user_id: int) -> UserStanding | None:
         async def read() -> Standing:
             found = await self._users.user(user_id=user_id)
-            return None if found is None else UserStanding(found.manager_id, found.status, found.expires_at)
+            return (
+                None
+                if found is None
+                else UserStanding(found.manager_id, found.status, found.expires_at, found.token_version)
+            )
 
         standing = await self._cached(("user", user_id), read)
         assert standing is None or isinstance(standing, UserStanding)

@@ -21,6 +21,8 @@ async def ensure_super_admin(runtime: Runtime, settings: OasSettings) -> None:
     username = settings.super_username or "admin"
     password = settings.super_password.get_secret_value() if settings.super_password else None
     generated = password is None
+    if generated and settings.super_from_browser:
+        return  # the first visitor of /bootstrap/init sets it up
     if generated and runtime.settings.is_production:
         raise ConfigurationError("set AGENTHUB_SUPER_PASSWORD for the first start in production")
     password = password or secrets.token_urlsafe(12)

@@ -10,10 +10,14 @@ from fastapi import Depends, Request
 
 from agenthub.protocols.oas import task_config
 from agenthub.protocols.oas.accounts import Accounts
+from agenthub.protocols.oas.audit import AuditStore
+from agenthub.protocols.oas.batch_store import BatchStore
+from agenthub.protocols.oas.codes_store import CodesStore
 from agenthub.protocols.oas.duiyi_store import DuiyiAnswersStore
 from agenthub.protocols.oas.login_throttle import LoginThrottle
 from agenthub.protocols.oas.managers_store import ManagersStore
 from agenthub.protocols.oas.notify import MiaoNotifier
+from agenthub.protocols.oas.operator_stats import OperatorStats
 from agenthub.protocols.oas.records import User
 from agenthub.protocols.oas.scan.service import ScanService
 from agenthub.protocols.oas.scheduler import OasScheduler
@@ -35,6 +39,10 @@ class OasContext:
         self.managers = ManagersStore(runtime.db)
         self.users = UsersStore(runtime.db)
         self.user_logs = UserLogsStore(runtime.db)
+        self.audit = AuditStore(runtime.db)
+        self.codes = CodesStore(runtime.db)
+        self.stats = OperatorStats(runtime.db)
+        self.batch = BatchStore(runtime.db)
         self.duiyi = DuiyiAnswersStore(runtime.db)
         self.accounts = Accounts(self.managers, self.users, runtime.bus, ttl=settings.account_cache_seconds)
         self.logins = LoginThrottle(

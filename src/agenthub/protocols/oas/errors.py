@@ -18,6 +18,8 @@ from agenthub.core.errors import (
     LeaseMismatch,
     StorageUnavailable,
 )
+from agenthub.protocols.oas.batch_store import NotAllOwned
+from agenthub.protocols.oas.codes_store import CodeRefused
 from agenthub.protocols.oas.notify import NotifyConfigError
 from agenthub.protocols.oas.task_config import TaskConfigError
 from agenthub.protocols.oas.users_store import VersionMismatch
@@ -123,6 +125,8 @@ ERRORS: dict[type[BaseException], ErrorEntry] = {
     DateOutOfRange: lambda exc: WireError(400, "bad_request", f"参数错误: {exc}"),
     # Date arithmetic on the caller's values past year 9999 (a safety net; known places raise the above).
     OverflowError: WireError(400, "bad_request", "参数错误: 数值超出范围"),
+    CodeRefused: _as_400,
+    NotAllOwned: lambda exc: WireError(404, "not_found", str(exc)),
 }
 
 HTTP_MESSAGES = {404: "资源不存在", 405: "方法不允许"}

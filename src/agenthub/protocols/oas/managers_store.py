@@ -44,6 +44,25 @@ class ManagersStore:
                 super_admins.insert().values(username=username, password_hash=password_hash, created_at=now)
             )
 
+    async def create_first_super_admin(
+        self, *, username: str, password_hash: str, now: datetime
+    ) -> int | None:
+        """The first super admin, or None when one exists. Two racing first runs: the later one sees the
+        other's row once both committed and takes its own back out (the earliest id stays)."""
+        if await self.super_admin_count() > 0:
+            return None
+        async with self.db.write() as conn:
+            stmt = super_admins.insert().values(
+                username=username, password_hash=password_hash, created_at=now
+            )
+            new_id = (await conn.execute(stmt.returning(super_admins.c.id))).scalar_one()
+        async with self.db.write() as conn:
+            first = (await conn.execute(sa.select(sa.func.min(super_admins.c.id)))).scalar_one()
+            if first != new_id:
+                await conn.execute(super_admins.delete().where(super_admins.c.id == new_id))
+                return None
+        return int(new_id)
+
     async def super_admin_hash(self, *, username: str) -> tuple[int, str] | None:
         query = sa.select(super_admins.c.id, super_admins.c.password_hash).where(
             super_admins.c.username == username

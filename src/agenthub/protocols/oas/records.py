@@ -58,6 +58,7 @@ class User:
     notify_config: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    token_version: int = 0  # bumped by logout: the user's earlier tokens stop working
 
     def to_wire(self) -> dict[str, Any]:
         return {

@@ -6,15 +6,15 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
 
 from agenthub.auth import verify_password
 from agenthub.core.errors import Conflict
 from agenthub.core.jobs import JobQuery, JobStatus
 from agenthub.protocols.oas.context import Oas
+from agenthub.protocols.oas.envelope import OasResponse
 from agenthub.protocols.oas.errors import OasError
 from agenthub.protocols.oas.schemas import JobCreateIn, LoginIn, UserQuickCreateIn
-from agenthub.protocols.oas.security import MANAGER_INACTIVE, CurrentManager, LoginAttempt, Principal, issue
+from agenthub.protocols.oas.security import CurrentManager, LoginAttempt, Principal, issue
 from agenthub.protocols.oas.service import NODE_KIND, TASK_KIND, task_job
 from agenthub.protocols.oas.templates import TEMPLATES
 from agenthub.protocols.oas.wire import as_utc, fmt_time, job_to_operator_wire
@@ -32,17 +32,26 @@ async def login(body: LoginIn, oas: Oas) -> dict[str, Any]:
     manager = await oas.managers.manager_by_username(username=body.username)
     if manager is None or not await verify_password(body.password, manager.password_hash):
         raise OasError(401, BAD_CREDENTIALS)
-    if not manager.is_active(oas.now()):
-        raise OasError(403, MANAGER_INACTIVE)
+    # As the original: an expired (or never activated) manager still logs in, to see itself and redeem a
+    # renewal key; every other manager route refuses it (403, `security.check_standing`).
+    expired = not manager.is_active(oas.now())
     principal = Principal(
         role="manager", subject_id=manager.id, manager_id=manager.id, token_version=manager.token_version
     )
     token = issue(oas.runtime, principal, ttl_seconds=oas.settings.operator_token_ttl_seconds)
-    return {"token": token, "manager": manager.to_wire(oas.now())}
+    return {
+        "token": token,
+        "role": "manager",
+        "manager_id": manager.id,
+        "expires_at": manager.to_wire(oas.now())["expires_at"],
+        "expired": expired,
+        "message": "登录成功，账号已过期，请使用续费密钥续费" if expired else "登录成功",
+        "manager": manager.to_wire(oas.now()),
+    }
 
 
 @router.post("/users/quick-create", status_code=201)
-async def quick_create(body: UserQuickCreateIn, manager: CurrentManager, oas: Oas) -> JSONResponse:
+async def quick_create(body: UserQuickCreateIn, manager: CurrentManager, oas: Oas) -> OasResponse:
     try:
         user = await oas.users.create_user(
             manager_id=manager.subject_id,
@@ -55,7 +64,7 @@ async def quick_create(body: UserQuickCreateIn, manager: CurrentManager, oas: Oa
         )
     except Conflict as exc:
         raise OasError(409, "login_id 已存在") from exc
-    return JSONResponse({"data": user.to_wire()}, status_code=201)
+    return OasResponse({"data": user.to_wire()}, status_code=201)
 
 
 @router.get("/users")
@@ -96,7 +105,7 @@ async def user_logs(
 
 
 @router.post("/jobs", status_code=201)
-async def create_job(body: JobCreateIn, manager: CurrentManager, oas: Oas) -> JSONResponse:
+async def create_job(body: JobCreateIn, manager: CurrentManager, oas: Oas) -> OasResponse:
     template = TEMPLATES.get(body.task_type)
     if template is None:
         raise OasError(400, f"不支持的任务类型: {body.task_type}")
@@ -114,7 +123,7 @@ async def create_job(body: JobCreateIn, manager: CurrentManager, oas: Oas) -> JS
         )
     )
     assert job is not None
-    return JSONResponse({"data": job_to_operator_wire(job)}, status_code=201)
+    return OasResponse({"data": job_to_operator_wire(job)}, status_code=201)
 
 
 @router.get("/jobs")

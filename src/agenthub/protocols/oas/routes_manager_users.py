@@ -29,9 +29,14 @@ async def overview(manager: CurrentManager, oas: Oas) -> dict[str, Any]:
     nodes = await engine.nodes(NODE_KIND, owner_id=manager.subject_id)
     counts = await engine.count_by(JobQuery(kind=TASK_KIND, owner_id=manager.subject_id), "status")
     jobs = {status: n for (status,), n in counts.items()}
+    user_counts = await oas.users.user_counts(manager_id=manager.subject_id, now=now)
     return {
         "data": {
-            "users": await oas.users.user_counts(manager_id=manager.subject_id, now=now),
+            # The original frontend's keys, then ours.
+            "user_stats": {k: user_counts[k] for k in ("total", "active", "expired")},
+            "job_stats": {s: jobs.get(s, 0) for s in ("pending", "leased", "running", "success", "failed")},
+            "generated_at": fmt_time(now),
+            "users": user_counts,
             "jobs": jobs,
             "nodes": {
                 "total": len(nodes),

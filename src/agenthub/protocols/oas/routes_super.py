@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 
 from agenthub.auth import hash_password, verify_password
 from agenthub.core.errors import Conflict
 from agenthub.protocols.oas.context import Oas
+from agenthub.protocols.oas.envelope import OasResponse
 from agenthub.protocols.oas.errors import OasError
 from agenthub.protocols.oas.schemas import LoginIn, ManagerCreateIn, ManagerLifecycleIn
 from agenthub.protocols.oas.security import CurrentSuper, LoginAttempt, Principal, issue
@@ -33,12 +34,23 @@ async def login(body: LoginIn, oas: Oas) -> dict[str, Any]:
 
 @router.get("/managers")
 async def managers(_admin: CurrentSuper, oas: Oas) -> dict[str, Any]:
-    items = [m.to_wire(oas.now()) for m in await oas.managers.managers()]
-    return {"data": {"items": items, "total": len(items)}}
+    now = oas.now()
+    counts = await oas.stats.user_counts_by_manager(now=now)
+    none = {"total_users": 0, "active_users": 0, "expired_users": 0}
+    found = await oas.managers.managers()
+    items = [{**m.to_wire(now), "expired": not m.is_active(now), **counts.get(m.id, none)} for m in found]
+    soon = now + timedelta(days=7)
+    summary = {
+        "total": len(found),
+        "active": sum(1 for m in found if m.is_active(now)),
+        "expired": sum(1 for m in found if not m.is_active(now)),
+        "expiring_7d": sum(1 for m in found if m.is_active(now) and m.expires_at and m.expires_at <= soon),
+    }
+    return {"data": {"items": items, "total": len(items), "summary": summary}}
 
 
 @router.post("/managers", status_code=201)
-async def create_manager(body: ManagerCreateIn, _admin: CurrentSuper, oas: Oas) -> JSONResponse:
+async def create_manager(body: ManagerCreateIn, _admin: CurrentSuper, oas: Oas) -> OasResponse:
     try:
         manager = await oas.managers.create_manager(
             username=body.username,
@@ -49,7 +61,7 @@ async def create_manager(body: ManagerCreateIn, _admin: CurrentSuper, oas: Oas) 
         )
     except Conflict as exc:
         raise OasError(409, "用户名已存在") from exc
-    return JSONResponse({"data": manager.to_wire(oas.now())}, status_code=201)
+    return OasResponse({"data": manager.to_wire(oas.now())}, status_code=201)
 
 
 @router.patch("/managers/{manager_id}/lifecycle")

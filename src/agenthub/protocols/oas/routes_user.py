@@ -22,7 +22,9 @@ router = APIRouter(prefix="/api/v1/user/me")
 
 @router.get("/profile")
 async def profile(me: CurrentUser, oas: Oas) -> dict[str, Any]:
-    return {"data": user_detail(await oas.user_service.own(user_id=me.subject_id))}
+    user = await oas.user_service.own(user_id=me.subject_id)
+    manager = await oas.managers.manager(manager_id=user.manager_id)
+    return {"data": {**user_detail(user), "manager_alias": manager.alias if manager else ""}}
 
 
 @router.put("/profile")

@@ -23,6 +23,8 @@ async def login(body: UserLoginIn, oas: Oas) -> dict[str, Any]:
         raise OasError(403, "用户账号未激活")
     if user.status == "expired" or user.expires_at <= oas.now():
         raise OasError(403, "用户账号已过期")
-    principal = Principal(role="user", subject_id=user.id, manager_id=user.manager_id)
+    principal = Principal(
+        role="user", subject_id=user.id, manager_id=user.manager_id, token_version=user.token_version
+    )
     token = issue(oas.runtime, principal, ttl_seconds=oas.settings.operator_token_ttl_seconds)
     return {"token": token, "user": user.to_wire()}

@@ -82,7 +82,9 @@ def accounts_of(request: Request) -> Accounts:
     return accounts
 
 
-async def check_standing(runtime: Runtime, accounts: Accounts, principal: Principal) -> None:
+async def check_standing(
+    runtime: Runtime, accounts: Accounts, principal: Principal, *, require_active: bool = True
+) -> None:
     """A token is only as good as its account is now: a manager whose password was reset or who expired,
     or a user who was disabled or expired, is refused on the next request (read from `Accounts`' cache)."""
     if principal.role in ("agent", "manager"):
@@ -92,25 +94,32 @@ async def check_standing(runtime: Runtime, accounts: Accounts, principal: Princi
             raise OasError(401, TOKEN_INVALID)
         if manager.token_version != principal.token_version:
             raise OasError(401, TOKEN_REVOKED)
-        if not manager.is_active(runtime.clock.now()):
+        if require_active and not manager.is_active(runtime.clock.now()):
             raise OasError(403, MANAGER_INACTIVE)
     elif principal.role == "user":
         user = await accounts.user(principal.subject_id)
         if user is None:
             raise OasError(401, TOKEN_INVALID)
+        if user.token_version != principal.token_version:  # logged out since
+            raise OasError(401, TOKEN_REVOKED)
         if user.status == "disabled" or user.expires_at is None:
             raise OasError(403, USER_INACTIVE)
         if user.status == "expired" or user.expires_at <= runtime.clock.now():
             raise OasError(403, USER_EXPIRED)
 
 
-async def authenticated(request: Request, role: Role) -> Principal:
+async def authenticated(request: Request, role: Role, *, require_active: bool = True) -> Principal:
     runtime = runtime_of(request)
     principal = principal_from_token(runtime, _bearer(request))
     if principal.role != role:
         raise OasError(403, "权限不足")
-    await check_standing(runtime, accounts_of(request), principal)
+    await check_standing(runtime, accounts_of(request), principal, require_active=require_active)
+    request.state.principal = principal  # for the audit log (audit.py)
     return principal
+
+
+async def _manager_any_standing(request: Request) -> Principal:
+    return await authenticated(request, "manager", require_active=False)
 
 
 async def _login_attempt(request: Request) -> AsyncIterator[None]:
@@ -237,5 +246,7 @@ def agent_lease(model: type[BodyT], *, path_param: str = "job_id") -> Any:
 
 CurrentManager = Annotated[Principal, _require("manager")]
 CurrentSuper = Annotated[Principal, _require("super")]
+# A manager whose account expired (or was never activated) may still see itself and redeem a renewal key.
+ManagerAnyStanding = Annotated[Principal, Depends(_manager_any_standing)]
 CurrentUser = Annotated[Principal, _require("user")]
 Rt = Annotated[Runtime, Depends(runtime_of)]

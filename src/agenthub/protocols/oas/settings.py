@@ -35,4 +35,7 @@ class OasSettings(ProtocolSettings):
     super_password: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("AGENTHUB_SUPER_PASSWORD", "AGENTHUB_OAS_SUPER_PASSWORD")
     )
+    # With no AGENTHUB_SUPER_PASSWORD: leave the first super admin to the browser
+    # (POST /api/v1/bootstrap/init, refused once one exists) instead of generating one at start-up.
+    super_from_browser: bool = False
     scan: ScanSettings = Field(default_factory=ScanSettings)  # AGENTHUB_OAS_SCAN_*

@@ -8,6 +8,7 @@ from agenthub.protocols.oas import agent_command
 from agenthub.protocols.oas.app import create_app
 from agenthub.protocols.oas.bootstrap import ensure_super_admin
 from agenthub.protocols.oas.context import OasContext
+from agenthub.protocols.oas.operator_tables import OPERATOR_TABLES
 from agenthub.protocols.oas.scan.records import SCAN_KIND
 from agenthub.protocols.oas.scan.service import SCAN_POLICY
 from agenthub.protocols.oas.scan.tables import SCAN_TABLES
@@ -44,7 +45,7 @@ async def _close(oas: OasContext) -> None:
 SPEC = ProtocolSpec(
     name="oas",
     settings=OasSettings,
-    tables=(*OAS_TABLES, *SCAN_TABLES),
+    tables=(*OAS_TABLES, *SCAN_TABLES, *OPERATOR_TABLES),
     migrations=Path(__file__).parent / "migrations",
     build=_build,
     create_app=create_app,

@@ -51,6 +51,7 @@ users = sa.Table(
     sa.Column("assets", JsonType, nullable=True),
     sa.Column("task_config", JsonType, nullable=True),
     sa.Column("task_config_version", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("token_version", sa.Integer, nullable=False, server_default="0"),  # bumped by logout
     sa.Column("rest_config", JsonType, nullable=True),
     sa.Column("lineup_config", JsonType, nullable=True),
     sa.Column("shikigami_config", JsonType, nullable=True),

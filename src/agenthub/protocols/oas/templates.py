@@ -64,7 +64,22 @@ def catalogue(user_type: str | None = None) -> dict[str, Any]:
     """The body of GET /api/v1/task-templates, for one user type or all."""
     pools = {user_type: POOLS[user_type]} if user_type else POOLS
     names = {name for pool in pools.values() for name in pool}
+    templates = {name: TEMPLATES[name].as_dict() for name in TASK_TYPES if name in names}
     return {
         "pools": {kind: list(pool) for kind, pool in pools.items()},
-        "templates": {name: TEMPLATES[name].as_dict() for name in TASK_TYPES if name in names},
+        "templates": templates,
+        # What the original frontend reads: the task types in display order, each one's defaults, the types.
+        "order": [name for name in TASK_TYPES if name in names],
+        "default_config": {name: _default_config(t) for name, t in templates.items()},
+        "supported_user_types": list(pools),
+    }
+
+
+def _default_config(template: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "enabled": template["enabled"],
+        "priority": template["priority"],
+        "next_time_rule": template["next_time_rule"],
+        "fail_delay": template["fail_delay"],
+        "next_time": None,
     }

@@ -59,6 +59,7 @@ class ProfileIn(_Strict):
     server: str | None = Field(default=None, max_length=64)
     rest_config: RestConfigIn | None = None
     shikigami_config: dict[str, Any] | None = None
+    notify_config: NotifyConfigIn | None = None  # the original frontend saves notifications here
 
 
 class UserLifecycleIn(_Strict):

@@ -57,8 +57,21 @@ class UsersStore:
         server: str,
         expires_at: datetime | None,
         now: datetime,
+        conn: AsyncConnection | None = None,
     ) -> User:
-        async with self.db.write() as conn:
+        if conn is None:
+            async with self.db.write() as own:
+                return await self.create_user(
+                    manager_id=manager_id,
+                    user_type=user_type,
+                    login_id=login_id,
+                    username=username,
+                    server=server,
+                    expires_at=expires_at,
+                    now=now,
+                    conn=own,
+                )
+        if True:  # within the caller's transaction (e.g. redeeming an activation code)
             if login_id is None:
                 login_id = await self._next_login_id(conn, manager_id)
             stmt = users.insert().values(

@@ -1,0 +1,159 @@
+"""The audit log: every operator action (who, what, when, on what), read by the super admin.
+
+One place records it: `install_audit` wraps the app, and every successful change made through an operator or
+user route (`/super`, `/manager`, `/user/auth`, `/user/me`, `/bootstrap`; not the agents' nor the scan page's
+traffic) becomes a row: the caller from its token, the route as the action, the path's id as the target.
+Routes that know better say so through `note(request, ...)` (e.g. who registered, which code was made).
+Using a code or a key is recorded inside the same transaction as the use (`AuditStore.add`), so a
+redemption can never happen unrecorded; those routes mark the request `recorded`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request, Response
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from agenthub.protocols.oas.operator_tables import audit_logs
+from agenthub.protocols.oas.wire import fmt_time
+from agenthub.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+AUDITED_PREFIXES = (
+    "/api/v1/super/",
+    "/api/v1/manager/",
+    "/api/v1/user/auth/",
+    "/api/v1/user/me/",
+    "/api/v1/bootstrap/",
+)
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The path parameter that names an action's target, and the kind of target it names.
+TARGETS = {"user_id": "user", "manager_id": "manager", "key_id": "renewal_key", "code_id": "activation_code"}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    actor_type: str
+    actor_id: int | None
+    action: str
+    target_type: str = ""
+    target_id: str = ""
+    detail: dict[str, Any] | None = None
+    ip: str = ""
+
+
+class AuditStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @staticmethod
+    async def add(conn: AsyncConnection, entry: Entry, *, now: datetime) -> None:
+        """Within the caller's transaction: the record commits (or not) with the change it describes."""
+        await conn.execute(
+            audit_logs.insert().values(
+                actor_type=entry.actor_type,
+                actor_id=entry.actor_id,
+                action=entry.action[:128],
+                target_type=entry.target_type,
+                target_id=entry.target_id[:64],
+                detail=entry.detail,
+                ip=entry.ip[:64],
+                created_at=now,
+            )
+        )
+
+    async def record(self, entry: Entry, *, now: datetime) -> None:
+        async with self.db.write() as conn:
+            await self.add(conn, entry, now=now)
+
+    async def logs(
+        self, *, limit: int, offset: int, actor_type: str | None = None, action: str | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        conditions: list[Any] = []
+        if actor_type:
+            conditions.append(audit_logs.c.actor_type == actor_type)
+        if action:
+            conditions.append(audit_logs.c.action.contains(action, autoescape=True))
+        query = sa.select(audit_logs).where(*conditions)
+        async with self.db.read() as conn:
+            total = (
+                await conn.execute(sa.select(sa.func.count()).select_from(query.subquery()))
+            ).scalar_one()
+            rows = await conn.execute(query.order_by(audit_logs.c.id.desc()).limit(limit).offset(offset))
+            items = [_to_wire(r._mapping) for r in rows]
+        return items, int(total)
+
+
+def _to_wire(m: Any) -> dict[str, Any]:
+    return {
+        "id": m["id"],
+        "actor_type": m["actor_type"],
+        "actor_id": m["actor_id"],
+        "action": m["action"],
+        "target_type": m["target_type"],
+        "target_id": m["target_id"],
+        "detail": m["detail"] or {},
+        "ip": m["ip"],
+        "created_at": fmt_time(m["created_at"]),
+    }
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def note(request: Request, **fields: Any) -> None:
+    """What a route knows about its action that the path and token do not say (see `Entry`)."""
+    request.state.audit = {**getattr(request.state, "audit", {}), **fields}
+
+
+def recorded(request: Request) -> None:
+    """The route wrote its own audit record, in its own transaction."""
+    request.state.audit_recorded = True
+
+
+def entry_for(request: Request, status_code: int) -> Entry | None:
+    path = request.url.path
+    if request.method in READS or status_code >= 400 or not path.startswith(AUDITED_PREFIXES):
+        return None
+    state = request.state
+    if getattr(state, "audit_recorded", False):
+        return None
+    principal = getattr(state, "principal", None)
+    route = request.scope.get("route")
+    template = getattr(route, "path", path).removeprefix("/api/v1")
+    fields: dict[str, Any] = {
+        "actor_type": principal.role if principal else "anonymous",
+        "actor_id": principal.subject_id if principal else None,
+        "action": f"{request.method} {template}",
+        "ip": client_ip(request),
+    }
+    for name, kind in TARGETS.items():
+        if name in request.path_params:
+            fields.update(target_type=kind, target_id=str(request.path_params[name]))
+            break
+    fields.update(getattr(state, "audit", {}))
+    return Entry(**fields)
+
+
+def install_audit(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def audit_every_change(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        entry = entry_for(request, response.status_code)
+        if entry is not None:
+            oas = request.app.state.oas
+            try:
+                await oas.audit.record(entry, now=oas.now())
+            except Exception:  # the change is made; a lost audit row is logged rather than hidden as a 500
+                log.exception("could not record the audit entry %s", entry)
+        return response
