@@ -139,7 +139,16 @@ async def test_revoked_and_expired_keys_are_refused_and_keys_are_managed(world: 
     )
     assert r.json()["deleted"] == 2
     left = (await world.http.get("/api/v1/super/manager-renewal-keys", headers=admin)).json()
-    assert [k["id"] for k in left["items"]] == [expiring["id"]]
+    # Deleted as the original deletes: still listed, marked, never redeemable.
+    assert left["summary"]["deleted"] == 3 and left["summary"]["total"] == 4
+    r = await world.http.post(
+        "/api/v1/manager/auth/redeem-renewal-key", json={"code": spare["items"][0]["code"]}, headers=headers
+    )
+    assert (r.status_code, r.json()) == (400, {"detail": "续费密钥已被删除"})
+    found = await world.http.get(
+        "/api/v1/super/manager-renewal-keys", params={"keyword": expiring["code"]}, headers=admin
+    )
+    assert [k["id"] for k in found.json()["items"]] == [expiring["id"]]
     # Keys are the super admin's business alone.
     assert (await world.http.get("/api/v1/super/manager-renewal-keys", headers=headers)).status_code == 403
 
@@ -224,7 +233,9 @@ async def test_activation_codes_register_and_renew_users_of_their_manager_only(
     assert (r.status_code, r.json()) == (400, {"detail": "激活码已被撤销"})
 
     a_list = (await world.http.get("/api/v1/manager/activation-codes", headers=a["headers"])).json()
-    assert a_list["summary"] == {"total": 3, "unused": 0, "used": 2, "revoked": 1}
+    assert a_list["summary"] == {"total": 3, "unused": 0, "used": 2, "revoked": 1, "deleted": 0}
+    used_by = {c["id"]: c["used_by_account_no"] for c in a_list["items"]}
+    assert used_by[first["id"]] == registered["account_no"]
     r = await world.http.post(
         "/api/v1/manager/activation-codes/batch-delete",
         json={"code_ids": [third["id"]]},

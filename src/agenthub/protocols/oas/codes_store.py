@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agenthub.protocols.oas.audit import AuditStore, Entry
 from agenthub.protocols.oas.operator_tables import activation_codes, renewal_keys
+from agenthub.protocols.oas.tables import managers, users
 from agenthub.protocols.oas.wire import fmt_time
 from agenthub.storage.database import Database
 
@@ -98,10 +99,20 @@ class CodesStore:
         offset: int,
         manager_id: int | None = None,
         status: str | None = None,
+        keyword: str | None = None,
+        user_type: str | None = None,
     ) -> tuple[list[dict[str, Any]], int, dict[str, int]]:
         table = TABLES[kind]
         owned: list[Any] = [table.c.manager_id == manager_id] if manager_id is not None else []
         conditions = list(owned)
+        if keyword:  # the whole code (matched by its digest) or a part of its hint
+            conditions.append(
+                sa.or_(
+                    table.c.code_hash == digest(keyword), table.c.code_hint.contains(keyword, autoescape=True)
+                )
+            )
+        if user_type and kind == "activation_code":
+            conditions.append(table.c.user_type == user_type)
         live = sa.or_(table.c.valid_until.is_(None), table.c.valid_until > now)
         if status == "expired":
             conditions += [table.c.status == "unused", sa.not_(live)]
@@ -115,6 +126,7 @@ class CodesStore:
             sa.func.count().filter(sa.and_(table.c.status == "unused", live)),
             sa.func.count().filter(table.c.status == "used"),
             sa.func.count().filter(table.c.status == "revoked"),
+            sa.func.count().filter(table.c.status == "deleted"),
         ).where(*owned)
         async with self.db.read() as conn:
             total = (
@@ -122,8 +134,9 @@ class CodesStore:
             ).scalar_one()
             rows = await conn.execute(query.order_by(table.c.id.desc()).limit(limit).offset(offset))
             items = [to_wire(kind, r._mapping, now) for r in rows]
-            all_n, unused, used, revoked = (await conn.execute(summary_q)).one()
-        summary = {"total": all_n, "unused": unused, "used": used, "revoked": revoked}
+            await _add_users_of(conn, kind, items)
+            all_n, unused, used, revoked, deleted = (await conn.execute(summary_q)).one()
+        summary = {"total": all_n, "unused": unused, "used": used, "revoked": revoked, "deleted": deleted}
         return items, int(total), summary
 
     async def revoke(self, kind: Kind, ids: list[int], *, manager_id: int | None = None) -> list[int]:
@@ -136,8 +149,9 @@ class CodesStore:
             return [r.id for r in await conn.execute(stmt.returning(table.c.id))]
 
     async def delete(self, kind: Kind, ids: list[int], *, manager_id: int | None = None) -> list[int]:
+        """Marks the codes deleted (as the original does: they stay listed, and can never be redeemed)."""
         table = TABLES[kind]
-        stmt = table.delete().where(table.c.id.in_(ids))
+        stmt = table.update().where(table.c.id.in_(ids), table.c.status != "deleted").values(status="deleted")
         if manager_id is not None:
             stmt = stmt.where(table.c.manager_id == manager_id)
         async with self.db.write() as conn:
@@ -195,11 +209,29 @@ class CodesStore:
         return result
 
 
+async def _add_users_of(conn: AsyncConnection, kind: Kind, items: list[dict[str, Any]]) -> None:
+    """Who used each code, by name, as the original's lists show it."""
+    if kind == "renewal_key":
+        ids = {i["used_by_manager_id"] for i in items if i["used_by_manager_id"] is not None}
+        query = sa.select(managers.c.id, managers.c.username).where(managers.c.id.in_(ids))
+        key, name = "used_by_manager_id", "used_by_manager_username"
+    else:
+        ids = {i["used_by_user_id"] for i in items if i["used_by_user_id"] is not None}
+        query = sa.select(users.c.id, users.c.account_no).where(users.c.id.in_(ids))
+        key, name = "used_by_user_id", "used_by_account_no"
+    names = {row[0]: row[1] for row in await conn.execute(query)} if ids else {}
+    for item in items:
+        item[name] = names.get(item[key], "")
+
+
 def _refusal(kind: Kind, row: Any, now: datetime) -> str:
     noun = "续费密钥" if kind == "renewal_key" else "激活码"
     if row is None:
         return f"{noun}无效"
     status = code_status(row._mapping, now)
-    return {"used": f"{noun}已被使用", "revoked": f"{noun}已被撤销", "expired": f"{noun}已过期"}.get(
-        status, f"{noun}无效"
-    )
+    return {
+        "used": f"{noun}已被使用",
+        "revoked": f"{noun}已被撤销",
+        "deleted": f"{noun}已被删除",
+        "expired": f"{noun}已过期",
+    }.get(status, f"{noun}无效")

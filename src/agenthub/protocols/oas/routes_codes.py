@@ -58,7 +58,13 @@ async def create_codes(
 
 @router.get("/manager/activation-codes")
 async def list_codes(
-    manager: CurrentManager, oas: Oas, page: int = Page, page_size: int = PageSize, status: str | None = None
+    manager: CurrentManager,
+    oas: Oas,
+    page: int = Page,
+    page_size: int = PageSize,
+    status: str | None = None,
+    keyword: str | None = None,
+    user_type: str | None = None,
 ) -> dict[str, Any]:
     items, total, summary = await oas.codes.page(
         KIND,
@@ -67,6 +73,8 @@ async def list_codes(
         offset=(page - 1) * page_size,
         manager_id=manager.subject_id,
         status=status,
+        keyword=keyword,
+        user_type=user_type,
     )
     return {
         "data": {"items": items, "total": total, "summary": summary, "page": page, "page_size": page_size}

@@ -64,10 +64,15 @@ async def create_keys(
 
 @router.get("/super/manager-renewal-keys")
 async def list_keys(
-    _admin: CurrentSuper, oas: Oas, page: int = Page, page_size: int = PageSize, status: str | None = None
+    _admin: CurrentSuper,
+    oas: Oas,
+    page: int = Page,
+    page_size: int = PageSize,
+    status: str | None = None,
+    keyword: str | None = None,
 ) -> dict[str, Any]:
     items, total, summary = await oas.codes.page(
-        KIND, now=oas.now(), limit=page_size, offset=(page - 1) * page_size, status=status
+        KIND, now=oas.now(), limit=page_size, offset=(page - 1) * page_size, status=status, keyword=keyword
     )
     return {
         "data": {"items": items, "total": total, "summary": summary, "page": page, "page_size": page_size}
