@@ -120,13 +120,18 @@ async def test_super_batch_lifecycle_and_the_audit_log(world: OasWorld) -> None:
 
     logs = (await world.http.get("/api/v1/super/audit-logs", params={"page_size": 200}, headers=admin)).json()
     by_action = {(e["action"], e["actor_type"], e["target_type"], e["target_id"]) for e in logs["items"]}
-    assert ("PATCH /super/managers/{manager_id}/lifecycle", "super", "manager", str(a["id"])) in by_action
+    assert ("patch_manager_lifecycle", "super", "manager", str(a["id"])) in by_action
     assert ("PUT /manager/me/alias", "manager", "", "") in by_action
     assert ("POST /super/managers", "super", "", "") in by_action
-    batch = next(e for e in logs["items"] if e["action"] == "POST /super/managers/batch-lifecycle")
-    assert batch["detail"] == {"manager_ids": sorted([a["id"], b["id"]])}
+    batch = next(e for e in logs["items"] if e["action"] == "batch_manager_lifecycle")
+    assert batch["detail"]["manager_ids"] == sorted([a["id"], b["id"]]) and batch["detail"]["updated"] == 2
+    assert batch["actor_name"] == "root"
+    mine = (
+        await world.http.get("/api/v1/super/audit-logs", params={"keyword": "mgr_a"}, headers=admin)
+    ).json()
+    assert mine["total"] >= 1 and {e["actor_name"] for e in mine["items"]} == {"mgr_a"}
     assert all(e["created_at"] and "ip" in e for e in logs["items"])
     # Refused changes and reads are not actions; only the successful batch was recorded.
-    assert sum(1 for e in logs["items"] if e["action"] == "POST /super/managers/batch-lifecycle") == 1
+    assert sum(1 for e in logs["items"] if e["action"] == "batch_manager_lifecycle") == 1
     assert not any(e["action"].startswith("GET ") for e in logs["items"])
     assert (await world.http.get("/api/v1/super/audit-logs", headers=a["headers"])).status_code == 403

@@ -81,10 +81,13 @@ async def test_a_self_registered_manager_redeems_a_renewal_key_once(
     assert code not in {str(v) for v in stored.values()}
 
     logs = (await world.http.get("/api/v1/super/audit-logs", headers=await _super(world))).json()["items"]
-    redeemed = [e for e in logs if e["action"] == "POST /manager/auth/redeem-renewal-key"]
+    redeemed = [e for e in logs if e["action"] == "redeem_manager_renewal_key"]
     assert len(redeemed) == 1 and redeemed[0]["actor_type"] == "manager"
     assert redeemed[0]["target_type"] == "renewal_key" and redeemed[0]["target_id"] == str(row["id"])
-    assert any(e["action"] == "POST /super/manager-renewal-keys" for e in logs)
+    assert redeemed[0]["actor_name"] == "selfmade" and code not in str(redeemed[0])
+    assert any(
+        e["action"] == "create_manager_renewal_key" and e["detail"]["duration_days"] == 30 for e in logs
+    )
     assert any(e["action"] == "POST /manager/auth/register" for e in logs)
 
 

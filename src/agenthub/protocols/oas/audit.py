@@ -21,6 +21,7 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agenthub.protocols.oas.operator_tables import audit_logs
+from agenthub.protocols.oas.tables import managers, super_admins, users
 from agenthub.protocols.oas.wire import fmt_time
 from agenthub.storage.database import Database
 
@@ -34,6 +35,25 @@ AUDITED_PREFIXES = (
     "/api/v1/bootstrap/",
 )
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The original's names for the actions its audit page labels; other actions are named by their route.
+ORIGINAL_ACTIONS = {
+    "POST /super/manager-renewal-keys": "create_manager_renewal_key",
+    "PATCH /super/manager-renewal-keys/{key_id}/status": "patch_manager_renewal_key_status",
+    "POST /super/manager-renewal-keys/batch-revoke": "batch_revoke_renewal_keys",
+    "DELETE /super/manager-renewal-keys/{key_id}": "delete_manager_renewal_key",
+    "POST /super/manager-renewal-keys/batch-delete": "batch_delete_renewal_keys",
+    "PATCH /super/managers/{manager_id}/lifecycle": "patch_manager_lifecycle",
+    "PATCH /super/managers/{manager_id}/password": "reset_manager_password",
+    "POST /super/managers/batch-lifecycle": "batch_manager_lifecycle",
+    "POST /manager/auth/redeem-renewal-key": "redeem_manager_renewal_key",
+}
+
+
+def action_name(method: str, template: str) -> str:
+    route = f"{method} {template}"
+    return ORIGINAL_ACTIONS.get(route, route)
+
+
 # The path parameter that names an action's target, and the kind of target it names.
 TARGETS = {"user_id": "user", "manager_id": "manager", "key_id": "renewal_key", "code_id": "activation_code"}
 
@@ -74,13 +94,33 @@ class AuditStore:
             await self.add(conn, entry, now=now)
 
     async def logs(
-        self, *, limit: int, offset: int, actor_type: str | None = None, action: str | None = None
+        self,
+        *,
+        limit: int,
+        offset: int,
+        actor_type: str | None = None,
+        action: str | None = None,
+        keyword: str | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
         conditions: list[Any] = []
         if actor_type:
             conditions.append(audit_logs.c.actor_type == actor_type)
         if action:
-            conditions.append(audit_logs.c.action.contains(action, autoescape=True))
+            conditions.append(audit_logs.c.action == action)
+        if keyword:  # the actor's name
+            conditions.append(
+                sa.or_(
+                    *(
+                        sa.and_(
+                            audit_logs.c.actor_type == kind,
+                            audit_logs.c.actor_id.in_(
+                                sa.select(table.c.id).where(column.contains(keyword, autoescape=True))
+                            ),
+                        )
+                        for kind, table, column in _NAMES
+                    )
+                )
+            )
         query = sa.select(audit_logs).where(*conditions)
         async with self.db.read() as conn:
             total = (
@@ -88,7 +128,26 @@ class AuditStore:
             ).scalar_one()
             rows = await conn.execute(query.order_by(audit_logs.c.id.desc()).limit(limit).offset(offset))
             items = [_to_wire(r._mapping) for r in rows]
+            for kind, table, column in _NAMES:
+                ids = {i["actor_id"] for i in items if i["actor_type"] == kind and i["actor_id"] is not None}
+                if not ids:
+                    continue
+                names = {
+                    r[0]: r[1]
+                    for r in await conn.execute(sa.select(table.c.id, column).where(table.c.id.in_(ids)))
+                }
+                for item in items:
+                    if item["actor_type"] == kind:
+                        item["actor_name"] = names.get(item["actor_id"], "")
         return items, int(total)
+
+
+# Where each kind of actor's name is.
+_NAMES = (
+    ("super", super_admins, super_admins.c.username),
+    ("manager", managers, managers.c.username),
+    ("user", users, users.c.account_no),
+)
 
 
 def _to_wire(m: Any) -> dict[str, Any]:
@@ -96,6 +155,7 @@ def _to_wire(m: Any) -> dict[str, Any]:
         "id": m["id"],
         "actor_type": m["actor_type"],
         "actor_id": m["actor_id"],
+        "actor_name": "",
         "action": m["action"],
         "target_type": m["target_type"],
         "target_id": m["target_id"],
@@ -132,7 +192,7 @@ def entry_for(request: Request, status_code: int) -> Entry | None:
     fields: dict[str, Any] = {
         "actor_type": principal.role if principal else "anonymous",
         "actor_id": principal.subject_id if principal else None,
-        "action": f"{request.method} {template}",
+        "action": action_name(request.method, template),
         "ip": client_ip(request),
     }
     for name, kind in TARGETS.items():

@@ -20,8 +20,9 @@ async def audit_logs(
     page_size: int = Query(default=20, ge=1, le=200),
     actor_type: str | None = None,
     action: str | None = None,
+    keyword: str | None = None,
 ) -> dict[str, Any]:
     items, total = await oas.audit.logs(
-        limit=page_size, offset=(page - 1) * page_size, actor_type=actor_type, action=action
+        limit=page_size, offset=(page - 1) * page_size, actor_type=actor_type, action=action, keyword=keyword
     )
     return {"data": {"items": items, "total": total, "page": page, "page_size": page_size}}

@@ -120,5 +120,11 @@ async def batch_manager_lifecycle(
     ids = await oas.batch.update_managers(manager_ids=body.manager_ids, now=now, values=values)
     for manager_id in ids:
         await oas.accounts.changed("manager", manager_id)
-    note(request, target_type="manager", target_id=",".join(map(str, ids))[:64], detail={"manager_ids": ids})
+    detail = {
+        "manager_ids": ids,
+        "updated": len(ids),
+        "extend_days": body.extend_days,
+        "expires_at": fmt_time(as_utc(body.expires_at)),
+    }
+    note(request, target_type="manager", target_id=",".join(map(str, ids))[:64], detail=detail)
     return {"data": {"updated": len(ids), "manager_ids": ids}}

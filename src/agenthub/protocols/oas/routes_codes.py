@@ -39,7 +39,13 @@ async def create_codes(
 ) -> OasResponse:
     now = oas.now()
     valid_until = now + timedelta(days=body.valid_days) if body.valid_days else None
-    audit = Entry("manager", manager.subject_id, "POST /manager/activation-codes", ip=client_ip(request))
+    audit = Entry(
+        "manager",
+        manager.subject_id,
+        "POST /manager/activation-codes",
+        detail={"duration_days": body.duration_days, "user_type": body.user_type},
+        ip=client_ip(request),
+    )
     items = []
     for _ in range(body.count):
         _code, item = await oas.codes.create(

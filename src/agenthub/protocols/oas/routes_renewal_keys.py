@@ -45,7 +45,13 @@ async def create_keys(
 ) -> OasResponse:
     now = oas.now()
     valid_until = now + timedelta(days=body.valid_days) if body.valid_days else None
-    audit = Entry("super", admin.subject_id, "POST /super/manager-renewal-keys", ip=client_ip(request))
+    audit = Entry(
+        "super",
+        admin.subject_id,
+        "create_manager_renewal_key",
+        detail={"duration_days": body.duration_days, "manager_type": body.manager_type},
+        ip=client_ip(request),
+    )
     items = []
     for _ in range(body.count):
         _code, item = await oas.codes.create(
@@ -80,11 +86,14 @@ async def list_keys(
 
 
 @router.patch("/super/manager-renewal-keys/{key_id}/status")
-async def revoke_key(key_id: int, _body: CodeStatusIn, _admin: CurrentSuper, oas: Oas) -> dict[str, Any]:
+async def revoke_key(
+    key_id: int, _body: CodeStatusIn, _admin: CurrentSuper, oas: Oas, request: Request
+) -> dict[str, Any]:
     if not await oas.codes.owned_ids(KIND, [key_id], manager_id=None):
         raise OasError(404, KEY_NOT_FOUND)
     if not await oas.codes.revoke(KIND, [key_id]):
         raise OasError(400, "只能撤销未使用的续费密钥")
+    note(request, detail={"status": "revoked"})
     return {"data": {"id": key_id, "status": "revoked"}}
 
 
@@ -93,21 +102,22 @@ async def batch_revoke_keys(
     body: KeyIdsIn, _admin: CurrentSuper, oas: Oas, request: Request
 ) -> dict[str, Any]:
     revoked = await oas.codes.revoke(KIND, body.key_ids)
-    note(request, detail={"ids": revoked})
+    note(request, detail={"ids": revoked, "revoked": len(revoked)})
     return {"data": {"revoked": len(revoked), "ids": revoked}}
 
 
 @router.delete("/super/manager-renewal-keys/{key_id}")
-async def delete_key(key_id: int, _admin: CurrentSuper, oas: Oas) -> dict[str, Any]:
+async def delete_key(key_id: int, _admin: CurrentSuper, oas: Oas, request: Request) -> dict[str, Any]:
     if not await oas.codes.delete(KIND, [key_id]):
         raise OasError(404, KEY_NOT_FOUND)
+    note(request, detail={"status": "deleted"})
     return {"data": {"message": "ok", "id": key_id}}
 
 
 @router.post("/super/manager-renewal-keys/batch-delete")
 async def batch_delete_keys(body: IdsIn, _admin: CurrentSuper, oas: Oas, request: Request) -> dict[str, Any]:
     deleted = await oas.codes.delete(KIND, body.ids)
-    note(request, detail={"ids": deleted})
+    note(request, detail={"ids": deleted, "deleted": len(deleted)})
     return {"data": {"deleted": len(deleted), "ids": deleted}}
 
 
@@ -145,7 +155,13 @@ async def redeem_key(body: CodeIn, me: ManagerAnyStanding, oas: Oas, request: Re
         detail = {"duration_days": key["duration_days"], "expires_at": fmt_time(expires_at)}
         return {"used_by": me.subject_id, "expires_at": expires_at, "detail": detail}
 
-    audit = Entry("manager", me.subject_id, "POST /manager/auth/redeem-renewal-key", ip=client_ip(request))
+    audit = Entry(
+        "manager",
+        me.subject_id,
+        "redeem_manager_renewal_key",
+        detail={"code": body.code.strip()[:7] + "…"},
+        ip=client_ip(request),
+    )
     result = await oas.codes.redeem(KIND, body.code, now=now, audit=audit, apply=extend)
     recorded(request)
     await oas.accounts.changed("manager", me.subject_id)

@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from agenthub.auth import hash_password, verify_password
 from agenthub.core.errors import Conflict
+from agenthub.protocols.oas.audit import note
 from agenthub.protocols.oas.context import Oas
 from agenthub.protocols.oas.envelope import OasResponse
 from agenthub.protocols.oas.errors import OasError
 from agenthub.protocols.oas.schemas import LoginIn, ManagerCreateIn, ManagerLifecycleIn
 from agenthub.protocols.oas.security import CurrentSuper, LoginAttempt, Principal, issue
 from agenthub.protocols.oas.user_configs import PasswordIn
-from agenthub.protocols.oas.wire import as_utc, extended
+from agenthub.protocols.oas.wire import as_utc, extended, fmt_time
 
 BAD_CREDENTIALS = "账号或密码错误"
 
@@ -66,7 +67,7 @@ async def create_manager(body: ManagerCreateIn, _admin: CurrentSuper, oas: Oas) 
 
 @router.patch("/managers/{manager_id}/lifecycle")
 async def lifecycle(
-    manager_id: int, body: ManagerLifecycleIn, _admin: CurrentSuper, oas: Oas
+    manager_id: int, body: ManagerLifecycleIn, _admin: CurrentSuper, oas: Oas, request: Request
 ) -> dict[str, Any]:
     manager = await oas.managers.manager(manager_id=manager_id)
     if manager is None:
@@ -79,11 +80,14 @@ async def lifecycle(
     updated = await oas.managers.update_manager(manager_id=manager_id, now=oas.now(), expires_at=expires_at)
     assert updated is not None
     await oas.accounts.changed("manager", manager_id)
+    note(request, detail={"extend_days": body.extend_days, "expires_at": fmt_time(expires_at)})
     return {"data": updated.to_wire(oas.now())}
 
 
 @router.patch("/managers/{manager_id}/password")
-async def reset_password(manager_id: int, body: PasswordIn, _admin: CurrentSuper, oas: Oas) -> dict[str, Any]:
+async def reset_password(
+    manager_id: int, body: PasswordIn, _admin: CurrentSuper, oas: Oas, request: Request
+) -> dict[str, Any]:
     updated = await oas.managers.update_manager(
         manager_id=manager_id,
         now=oas.now(),
@@ -92,5 +96,6 @@ async def reset_password(manager_id: int, body: PasswordIn, _admin: CurrentSuper
     )
     if updated is None:
         raise OasError(404, "管理员不存在")
+    note(request, detail={"manager_username": updated.username})
     await oas.accounts.changed("manager", manager_id)
     return {"data": {"message": "ok"}}

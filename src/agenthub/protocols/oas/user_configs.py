@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 LINEUP_TASKS = ("逢魔", "地鬼", "探索", "结界突破", "道馆", "秘闻", "御魂")
 
@@ -86,7 +86,10 @@ class DuiyiAnswersIn(BaseModel):
 
 
 class PasswordIn(_Strict):
-    password: str = Field(min_length=6, max_length=128)
+    # `new_password` is what the original frontend sends.
+    password: str = Field(
+        min_length=6, max_length=128, validation_alias=AliasChoices("password", "new_password")
+    )
 
 
 class LineupIn(BaseModel):
