@@ -30,6 +30,15 @@ class OperatorStats:
             for manager_id, total, active, expired_n in rows
         }
 
+    async def user_type_counts(self, *, manager_id: int) -> dict[str, int]:
+        query = (
+            sa.select(users.c.user_type, sa.func.count())
+            .where(users.c.manager_id == manager_id)
+            .group_by(users.c.user_type)
+        )
+        async with self.db.read() as conn:
+            return {user_type: n for user_type, n in await conn.execute(query)}
+
     async def user_labels(self, user_ids: set[int]) -> dict[int, dict[str, Any]]:
         if not user_ids:
             return {}

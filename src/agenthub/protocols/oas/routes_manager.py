@@ -16,7 +16,7 @@ from agenthub.protocols.oas.errors import OasError
 from agenthub.protocols.oas.schemas import JobCreateIn, LoginIn, UserQuickCreateIn
 from agenthub.protocols.oas.security import CurrentManager, LoginAttempt, Principal, issue
 from agenthub.protocols.oas.service import NODE_KIND, TASK_KIND, task_job
-from agenthub.protocols.oas.templates import TEMPLATES
+from agenthub.protocols.oas.templates import TEMPLATES, USER_TYPES
 from agenthub.protocols.oas.wire import as_utc, fmt_time, job_to_operator_wire
 
 BAD_CREDENTIALS = "账号或密码错误"
@@ -85,7 +85,10 @@ async def users(
         status=status,
         keyword=keyword,
     )
-    return {"data": {"items": [u.to_wire() for u in items], "total": total}}
+    counts = await oas.users.user_counts(manager_id=manager.subject_id, now=oas.now())
+    types = await oas.stats.user_type_counts(manager_id=manager.subject_id)
+    summary = {**counts, **{t: types.get(t, 0) for t in USER_TYPES}}
+    return {"data": {"items": [u.to_wire() for u in items], "total": total, "summary": summary}}
 
 
 @router.get("/users/{user_id}/logs")

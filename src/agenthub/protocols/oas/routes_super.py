@@ -34,12 +34,13 @@ async def login(body: LoginIn, oas: Oas) -> dict[str, Any]:
 
 
 @router.get("/managers")
-async def managers(_admin: CurrentSuper, oas: Oas) -> dict[str, Any]:
+async def managers(_admin: CurrentSuper, oas: Oas, keyword: str | None = None) -> dict[str, Any]:
     now = oas.now()
     counts = await oas.stats.user_counts_by_manager(now=now)
     none = {"total_users": 0, "active_users": 0, "expired_users": 0}
     found = await oas.managers.managers()
-    items = [{**m.to_wire(now), "expired": not m.is_active(now), **counts.get(m.id, none)} for m in found]
+    shown = [m for m in found if not keyword or keyword in m.username or keyword in m.alias]
+    items = [{**m.to_wire(now), "expired": not m.is_active(now), **counts.get(m.id, none)} for m in shown]
     soon = now + timedelta(days=7)
     summary = {
         "total": len(found),
@@ -47,7 +48,7 @@ async def managers(_admin: CurrentSuper, oas: Oas) -> dict[str, Any]:
         "expired": sum(1 for m in found if not m.is_active(now)),
         "expiring_7d": sum(1 for m in found if m.is_active(now) and m.expires_at and m.expires_at <= soon),
     }
-    return {"data": {"items": items, "total": len(items), "summary": summary}}
+    return {"data": {"items": items, "total": len(items), "summary": summary}}  # summary: all managers
 
 
 @router.post("/managers", status_code=201)

@@ -27,4 +27,4 @@ async def login(body: UserLoginIn, oas: Oas) -> dict[str, Any]:
         role="user", subject_id=user.id, manager_id=user.manager_id, token_version=user.token_version
     )
     token = issue(oas.runtime, principal, ttl_seconds=oas.settings.operator_token_ttl_seconds)
-    return {"token": token, "user": user.to_wire()}
+    return {"token": token, "account_no": user.account_no, "user": user.to_wire()}
