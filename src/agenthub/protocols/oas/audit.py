@@ -11,14 +11,14 @@ redemption can never happen unrecorded; those routes mark the request `recorded`
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agenthub.protocols.oas.operator_tables import audit_logs
 from agenthub.protocols.oas.tables import managers, super_admins, users
@@ -203,17 +203,40 @@ def entry_for(request: Request, status_code: int) -> Entry | None:
     return Entry(**fields)
 
 
+class AuditMiddleware:
+    """Plain ASGI, so that everything else (the agents' hot path, reads, WebSockets) passes straight through;
+    an audited change is recorded once its answer has gone out."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] in READS
+            or not str(scope["path"]).startswith(AUDITED_PREFIXES)
+        ):
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, sending)
+        request = Request(scope)  # the same scope the routes saw: their state, route and path parameters
+        entry = entry_for(request, status)
+        if entry is None:
+            return
+        oas = request.app.state.oas
+        try:
+            await oas.audit.record(entry, now=oas.now())
+        except Exception:  # the change is made; a lost audit row is logged rather than turned into an error
+            log.exception("could not record the audit entry %s", entry)
+
+
 def install_audit(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def audit_every_change(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        entry = entry_for(request, response.status_code)
-        if entry is not None:
-            oas = request.app.state.oas
-            try:
-                await oas.audit.record(entry, now=oas.now())
-            except Exception:  # the change is made; a lost audit row is logged rather than hidden as a 500
-                log.exception("could not record the audit entry %s", entry)
-        return response
+    app.add_middleware(AuditMiddleware)
