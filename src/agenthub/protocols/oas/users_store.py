@@ -59,6 +59,8 @@ class UsersStore:
         now: datetime,
         conn: AsyncConnection | None = None,
     ) -> User:
+        """A new user; within the caller's transaction when `conn` is given (e.g. redeeming an activation
+        code), else in its own."""
         if conn is None:
             async with self.db.write() as own:
                 return await self.create_user(
@@ -71,25 +73,24 @@ class UsersStore:
                     now=now,
                     conn=own,
                 )
-        if True:  # within the caller's transaction (e.g. redeeming an activation code)
-            if login_id is None:
-                login_id = await self._next_login_id(conn, manager_id)
-            stmt = users.insert().values(
-                manager_id=manager_id,
-                account_no=_new_account_no(),
-                login_id=login_id,
-                user_type=user_type,
-                status="active",
-                archive_status="normal",
-                server=server,
-                username=username,
-                expires_at=expires_at,
-                task_config={},
-                task_config_version=0,
-                created_at=now,
-                updated_at=now,
-            )
-            row = (await conn.execute(stmt.returning(*users.c))).one()
+        if login_id is None:
+            login_id = await self._next_login_id(conn, manager_id)
+        stmt = users.insert().values(
+            manager_id=manager_id,
+            account_no=_new_account_no(),
+            login_id=login_id,
+            user_type=user_type,
+            status="active",
+            archive_status="normal",
+            server=server,
+            username=username,
+            expires_at=expires_at,
+            task_config={},
+            task_config_version=0,
+            created_at=now,
+            updated_at=now,
+        )
+        row = (await conn.execute(stmt.returning(*users.c))).one()
         return user_from_row(row)
 
     async def user(self, *, user_id: int, manager_id: int | None = None) -> User | None:
