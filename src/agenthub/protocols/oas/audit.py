@@ -205,7 +205,7 @@ def entry_for(request: Request, status_code: int) -> Entry | None:
 
 class AuditMiddleware:
     """Plain ASGI, so that everything else (the agents' hot path, reads, WebSockets) passes straight through;
-    an audited change is recorded once its answer has gone out."""
+    an audited change is recorded once its answer is decided, before its last byte goes out."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -224,9 +224,15 @@ class AuditMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                # Recorded before the answer completes: a client that reads the log next finds the action.
+                await self._record(scope, status)
             await send(message)
 
         await self.app(scope, receive, sending)
+
+    @staticmethod
+    async def _record(scope: Scope, status: int) -> None:
         request = Request(scope)  # the same scope the routes saw: their state, route and path parameters
         entry = entry_for(request, status)
         if entry is None:
