@@ -170,7 +170,7 @@ async def main() -> None:
     args = parser.parse_args()
     print(f"oas jobs: {args.agents} agents, {args.jobs} jobs per run, {args.runs} runs; median (min-max)")
     for backend in args.backend or ["sqlite", "postgresql"]:
-        for backlog in (0, args.backlog):
+        for backlog in sorted({0, args.backlog}):
             runs = []
             for i in range(args.runs):
                 url = await fresh_database(backend, f"agenthub_bench_{i}")
