@@ -274,18 +274,23 @@ class SqlJobStore:
     def _write(self, conn: Connection, change: Change) -> None:
         job, event = change.job, change.event
         assert event is not None
-        conn.execute(jobs.update().where(jobs.c.id == job.id).values(**_mutable_values(job)))
-        conn.execute(
-            job_events.insert().values(
-                job_id=job.id,
-                type=event.type,
-                node_id=event.node_id,
-                message=event.message,
-                error_code=event.error_code,
-                data=event.data,
-                created_at=job.updated_at,
-            )
-        )
+        update = jobs.update().where(jobs.c.id == job.id).values(**_mutable_values(job))
+        fields = {
+            "type": event.type,
+            "node_id": event.node_id,
+            "message": event.message,
+            "error_code": event.error_code,
+            "data": event.data,
+            "created_at": job.updated_at,
+        }
+        if self.db.is_sqlite:  # in-process: two statements cost no round trip
+            conn.execute(update)
+            conn.execute(job_events.insert().values(job_id=job.id, **fields))
+            return
+        # PostgreSQL: the job update and its event in one statement, one round trip.
+        updated = update.returning(jobs.c.id).cte("updated")
+        values = [sa.literal(value, job_events.c[name].type) for name, value in fields.items()]
+        conn.execute(job_events.insert().from_select(["job_id", *fields], sa.select(updated.c.id, *values)))
 
     def _locked(self, query: Any, *, skip_locked: bool = False) -> Any:
         """Row locks on PostgreSQL; batch reads (lease, expiry) skip rows another transaction holds."""
