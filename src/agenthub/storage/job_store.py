@@ -88,15 +88,30 @@ def row_to_job(row: Any) -> Job:
     )
 
 
-def _mutable_values(job: Job) -> dict[str, Any]:
-    values = {name: getattr(job, name) for name in MUTABLE}
-    values["status"] = job.status.value
-    return values
+EVENT_FIELDS = ("type", "node_id", "message", "error_code", "data", "created_at")
 
 
 class SqlJobStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # The statements of every transition, built once: building and cache-keying a statement per call
+        # cost more than executing it (py-spy). Parameters are bound per call.
+        self._load = self._locked(sa.select(jobs).where(jobs.c.id == sa.bindparam("b_id")))
+        self._update = (
+            jobs.update()
+            .where(jobs.c.id == sa.bindparam("b_id"))
+            .values({name: sa.bindparam(f"b_{name}", type_=jobs.c[name].type) for name in MUTABLE})
+        )
+        self._add_event = job_events.insert()
+        # PostgreSQL: the job update and its event in one statement, one round trip.
+        updated = self._update.returning(jobs.c.id).cte("updated")
+        self._update_with_event = job_events.insert().from_select(
+            ["job_id", *EVENT_FIELDS],
+            sa.select(
+                updated.c.id,
+                *(sa.bindparam(f"e_{name}", type_=job_events.c[name].type) for name in EVENT_FIELDS),
+            ),
+        )
 
     async def insert(self, new: NewJob, *, now: datetime, hook: TxHook | None = None) -> Job | None:
         values = {
@@ -147,10 +162,8 @@ class SqlJobStore:
         return row_to_job(row) if row else None
 
     async def apply(self, job_id: int, rule: Rule, *, hook: TxHook | None = None) -> Change:
-        query = self._locked(sa.select(jobs).where(jobs.c.id == job_id))
-
         def work(conn: Connection) -> Change:
-            row = conn.execute(query).first()
+            row = conn.execute(self._load, {"b_id": job_id}).first()
             if row is None:
                 raise JobNotFound(job_id)
             change = rule(row_to_job(row))
@@ -274,7 +287,9 @@ class SqlJobStore:
     def _write(self, conn: Connection, change: Change) -> None:
         job, event = change.job, change.event
         assert event is not None
-        update = jobs.update().where(jobs.c.id == job.id).values(**_mutable_values(job))
+        values = {f"b_{name}": getattr(job, name) for name in MUTABLE}
+        values["b_status"] = job.status.value
+        values["b_id"] = job.id
         fields = {
             "type": event.type,
             "node_id": event.node_id,
@@ -284,13 +299,10 @@ class SqlJobStore:
             "created_at": job.updated_at,
         }
         if self.db.is_sqlite:  # in-process: two statements cost no round trip
-            conn.execute(update)
-            conn.execute(job_events.insert().values(job_id=job.id, **fields))
+            conn.execute(self._update, values)
+            conn.execute(self._add_event, {"job_id": job.id, **fields})
             return
-        # PostgreSQL: the job update and its event in one statement, one round trip.
-        updated = update.returning(jobs.c.id).cte("updated")
-        values = [sa.literal(value, job_events.c[name].type) for name, value in fields.items()]
-        conn.execute(job_events.insert().from_select(["job_id", *fields], sa.select(updated.c.id, *values)))
+        conn.execute(self._update_with_event, {**values, **{f"e_{k}": v for k, v in fields.items()}})
 
     def _locked(self, query: Any, *, skip_locked: bool = False) -> Any:
         """Row locks on PostgreSQL; batch reads (lease, expiry) skip rows another transaction holds."""
