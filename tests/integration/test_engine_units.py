@@ -200,3 +200,33 @@ async def test_presence_is_written_at_most_every_few_seconds_unless_something_ch
     assert runtime.engine.is_online(back)
     node = await runtime.engine.node("k", "n1")
     assert node is not None and runtime.engine.is_online(node)
+
+
+async def test_queued_units_commit_together_and_a_failing_one_alone_is_undone(runtime: Runtime) -> None:
+    db = runtime.db
+    if not db.is_sqlite:
+        pytest.skip("group commit is SQLite's single writer")
+
+    def adding(key: str, *, fail: bool = False) -> Any:
+        def work(conn: Any) -> int:
+            conn.execute(server_values.insert().values(key=key, value="1"))
+            if fail:
+                raise RuntimeError("refused")
+            return id(conn.get_transaction())
+
+        return work
+
+    async with db.write():  # holds the file: the units below queue up behind it
+        units = [
+            asyncio.ensure_future(db.unit(adding("a"))),
+            asyncio.ensure_future(db.unit(adding("refused", fail=True))),
+            asyncio.ensure_future(db.unit(adding("b"))),
+        ]
+        await asyncio.sleep(0)  # one loop turn: every unit is queued before the file is handed back
+        assert not any(unit.done() for unit in units)
+    first, refused, second = await asyncio.gather(*units, return_exceptions=True)
+    assert isinstance(refused, RuntimeError)
+    assert first == second  # one transaction, one commit
+    async with db.read() as conn:
+        keys = set((await conn.execute(sa.select(server_values.c.key))).scalars())
+    assert {"a", "b"} <= keys and "refused" not in keys

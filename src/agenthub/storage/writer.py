@@ -136,18 +136,35 @@ class SqliteWriter:
 
     def _commit(self, conn: Connection, batch: list[_Work]) -> None:
         try:
-            with conn.begin():
-                for work in batch:
-                    savepoint = conn.begin_nested()
+            transaction = conn.begin()
+            try:
+                if len(batch) == 1:
+                    # Alone in its transaction: no neighbours to protect, so no savepoint.
+                    work = batch[0]
                     try:
-                        result = work.unit(conn)
+                        work.outcome = (True, work.unit(conn))
                     except BaseException as exc:
-                        savepoint.rollback()
+                        transaction.rollback()
                         work.outcome = (False, exc)
-                    else:
-                        savepoint.commit()
-                        work.outcome = (True, result)
-        except BaseException as exc:  # BEGIN or COMMIT failed: nothing in the batch was written
+                        _deliver(batch)
+                        return
+                else:
+                    for work in batch:
+                        savepoint = conn.begin_nested()
+                        try:
+                            result = work.unit(conn)
+                        except BaseException as exc:
+                            savepoint.rollback()
+                            work.outcome = (False, exc)
+                        else:
+                            savepoint.commit()
+                            work.outcome = (True, result)
+                transaction.commit()
+            except BaseException:
+                if transaction.is_active:
+                    transaction.rollback()
+                raise
+        except BaseException as exc:  # BEGIN, a savepoint or COMMIT failed: nothing in the batch was written
             log.debug("sqlite batch of %d failed: %s", len(batch), exc)
             for work in batch:
                 work.outcome = (False, exc)
