@@ -230,3 +230,32 @@ async def test_queued_units_commit_together_and_a_failing_one_alone_is_undone(ru
     async with db.read() as conn:
         keys = set((await conn.execute(sa.select(server_values.c.key))).scalars())
     assert {"a", "b"} <= keys and "refused" not in keys
+
+
+async def test_owner_queue_leases_by_priority_then_oldest_past_a_later_backlog(
+    runtime: Runtime, clock: ManualClock
+) -> None:
+    mine = JobFilter(kind=KIND, owner_id=5)
+
+    async def add(priority: int, *, later: bool = False, owner: int = 5) -> int:
+        scheduled = clock.now() + timedelta(days=1) if later else None
+        new = NewJob(kind=KIND, type="t", priority=priority, owner_id=owner, scheduled_at=scheduled)
+        job = await runtime.engine.submit(new)
+        assert job is not None
+        return job.id
+
+    backlog = [await add(90, later=True) for _ in range(30)]
+    low = [await add(10) for _ in range(3)]
+    high = [await add(70) for _ in range(2)]
+    middle = [await add(40) for _ in range(2)]
+    other_owner = await add(99, owner=6)
+    held = timedelta(days=2)
+    first = await runtime.engine.lease(mine, node_id="a", limit=4, lease_for=held)
+    assert [j.id for j in first] == high + middle
+    rest = await runtime.engine.lease(mine, node_id="a", limit=10, lease_for=held)
+    assert [j.id for j in rest] == low
+    assert await runtime.engine.lease(mine, node_id="a", limit=10, lease_for=held) == []
+    clock.advance(days=1)
+    later = await runtime.engine.lease(mine, node_id="a", limit=100, lease_for=LEASE)
+    assert [j.id for j in later] == backlog
+    assert (await runtime.engine.get(other_owner)).status is JobStatus.PENDING

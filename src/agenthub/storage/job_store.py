@@ -196,11 +196,16 @@ class SqlJobStore:
             skip_locked=True,
         )
 
+        by_priority = self.db.is_sqlite and job_filter.owner_id is not None
+
         def work(conn: Connection) -> tuple[list[Change], list[Job]]:
             # Lapsed leases go back to the queue first, in the same transaction: two index probes when
             # nothing is due, so no extra round trip on the poll path.
             expired = self._expire(conn, expire, now=now, limit=500) if expire is not None else []
-            ids = list(conn.execute(query).scalars())
+            if by_priority:
+                ids = self._due_by_priority(conn, job_filter, now=now, limit=limit)
+            else:
+                ids = list(conn.execute(query).scalars())
             if not ids:
                 return expired, []
             # Mirrors core.rules.lease for a batch: one statement instead of one per job.
@@ -228,6 +233,31 @@ class SqlJobStore:
             return expired, leased
 
         return await self.db.unit(work)
+
+    def _due_by_priority(
+        self, conn: Connection, job_filter: JobFilter, *, now: datetime, limit: int
+    ) -> list[int]:
+        """The due jobs to lease, priority by priority (SQLite, owner-scoped queues).
+
+        One `ORDER BY priority DESC, scheduled_at` query walks the queue index until it has `limit` due
+        jobs: with fewer due than that and a large backlog scheduled for later, it walks the whole backlog
+        (milliseconds per poll, on the one writer). Asking per priority present (an index seek each) keeps
+        every step a range of due jobs only: O(priorities + due), in-process, no round trips."""
+        pending = self._scoped(sa.select(sa.func.max(jobs.c.priority)), job_filter).where(
+            jobs.c.status == JobStatus.PENDING.value
+        )
+        due = (
+            self._scoped(sa.select(jobs.c.id), job_filter)
+            .where(jobs.c.status == JobStatus.PENDING.value, jobs.c.scheduled_at <= now)
+            .order_by(jobs.c.scheduled_at, jobs.c.id)
+        )
+        ids: list[int] = []
+        priority = conn.execute(pending).scalar()
+        while priority is not None and len(ids) < limit:
+            at = due.where(jobs.c.priority == priority).limit(limit - len(ids))
+            ids += conn.execute(at).scalars()
+            priority = conn.execute(pending.where(jobs.c.priority < priority)).scalar()
+        return ids
 
     async def expire_due(self, rule: ExpiryRule, *, now: datetime, limit: int = 500) -> list[Change]:
         return await self.db.unit(lambda conn: self._expire(conn, rule, now=now, limit=limit))
