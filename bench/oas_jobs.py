@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -164,6 +166,17 @@ async def fresh_database(backend: str, name: str) -> str:
     return POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
+async def drop_database(url: str) -> None:
+    if url.startswith("sqlite"):
+        shutil.rmtree(url.removeprefix("sqlite:///").rsplit("/", 1)[0], ignore_errors=True)
+        return
+    conn = await asyncpg.connect(POSTGRES_ADMIN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -179,8 +192,14 @@ async def main() -> None:
         for backlog in sorted({0, args.backlog}):
             runs = []
             for i in range(args.runs):
-                url = await fresh_database(backend, f"agenthub_bench_{i}")
-                runs.append(await run_once(url, agents=args.agents, jobs_to_do=args.jobs, backlog=backlog))
+                # Named per process: other people's benchmarks may be running on the same server.
+                url = await fresh_database(backend, f"agenthub_bench_{os.getpid()}_{i}")
+                try:
+                    runs.append(
+                        await run_once(url, agents=args.agents, jobs_to_do=args.jobs, backlog=backlog)
+                    )
+                finally:
+                    await drop_database(url)
             figures = {key: summary([r[key] for r in runs]) for key in runs[0]}
             print(
                 f"  {backend:10} backlog={backlog:>7,}  jobs/s {figures['jobs_per_s']}  "

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 
 import redis
 
-from bench.oas_jobs import fresh_database, run_once
+from bench.oas_jobs import drop_database, fresh_database, run_once
 from bench.support import summary
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -113,8 +113,11 @@ async def main() -> None:
     flush()
     try:
         for i in range(args.rounds):
-            url = await fresh_database(args.backend, f"agenthub_bench_peers_{i}")
-            figures = await run_once(url, agents=args.agents, jobs_to_do=args.jobs, backlog=0)
+            url = await fresh_database(args.backend, f"agenthub_bench_peers_{os.getpid()}_{i}")
+            try:
+                figures = await run_once(url, agents=args.agents, jobs_to_do=args.jobs, backlog=0)
+            finally:
+                await drop_database(url)
             ours.append(figures["jobs_per_s"])
             theirs.append(await asyncio.to_thread(celery_round, args.jobs, cores))
             print(
