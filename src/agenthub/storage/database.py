@@ -135,9 +135,11 @@ class Database:
 
     @property
     def write_queue_depth(self) -> int:
-        """Writers waiting for the SQLite write lock (0 on PostgreSQL, which has no such lock)."""
+        """Writers waiting for the SQLite write lock (0 on PostgreSQL, which has no such lock): units and
+        protocol transactions queued for the writer thread, and protocol writers queued for their turn."""
         waiters = getattr(self._write_lock, "_waiters", None)  # asyncio.Lock keeps them; no public count
-        return len(waiters) if waiters else 0
+        queued = self._writer.depth if self._writer is not None else 0
+        return queued + (len(waiters) if waiters else 0)
 
     def pool_stats(self) -> dict[str, int]:
         """The connection pool as it is now: its size, connections in use, idle and overflowing ones."""

@@ -64,6 +64,11 @@ class SqliteWriter:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
+    @property
+    def depth(self) -> int:
+        """Units and turns waiting for the writer thread."""
+        return self._queue.qsize()
+
     async def run(self, unit: Callable[[Connection], T]) -> T:
         """Runs the unit in the next transaction; returns (or raises) once that transaction has committed."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
