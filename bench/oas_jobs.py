@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ import sqlalchemy as sa
 
 from agenthub.storage import Database
 from agenthub.storage.tables import jobs
-from bench.support import agenthub_server, percentile, summary
+from bench.support import agenthub_process, cpu_seconds, percentile, summary
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -123,8 +125,13 @@ async def agent(http: aiohttp.ClientSession, token: str, node: str, goal: int, t
             timings.done += 1
 
 
-async def run_once(database_url: str, *, agents: int, jobs_to_do: int, backlog: int) -> dict[str, float]:
-    with agenthub_server(database_url, protocols="oas", port_env="AGENTHUB_OAS_PORT") as url:
+async def run_once(
+    database_url: str, *, agents: int, jobs_to_do: int, backlog: int, env: dict[str, str] | None = None
+) -> dict[str, float]:
+    with agenthub_process(database_url, protocols="oas", port_env="AGENTHUB_OAS_PORT", extra_env=env) as (
+        url,
+        process,
+    ):
         manager_id, user_id, tokens = await setup(url, agents)
         if backlog:
             await insert_jobs(database_url, manager_id=manager_id, user_id=user_id, count=backlog, later=True)
@@ -132,13 +139,14 @@ async def run_once(database_url: str, *, agents: int, jobs_to_do: int, backlog: 
         timings = Timings()
         connector = aiohttp.TCPConnector(limit=agents * 2)
         async with aiohttp.ClientSession(base_url=url, connector=connector) as http:
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), cpu_seconds(process.pid)
             await asyncio.gather(
                 *(agent(http, tokens[i], f"BENCH-NODE-{i:03d}", jobs_to_do, timings) for i in range(agents))
             )
-            elapsed = time.perf_counter() - t0
+            elapsed, cpu = time.perf_counter() - t0, cpu_seconds(process.pid) - cpu0
     return {
         "jobs_per_s": timings.done / elapsed,
+        "cpu_ms_per_job": cpu / timings.done * 1000,
         "poll_p50": percentile(timings.poll, 50) * 1000,
         "poll_p99": percentile(timings.poll, 99) * 1000,
         "complete_p50": percentile(timings.complete, 50) * 1000,
@@ -158,6 +166,17 @@ async def fresh_database(backend: str, name: str) -> str:
     return POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
+async def drop_database(url: str) -> None:
+    if url.startswith("sqlite"):
+        shutil.rmtree(url.removeprefix("sqlite:///").rsplit("/", 1)[0], ignore_errors=True)
+        return
+    conn = await asyncpg.connect(POSTGRES_ADMIN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -170,16 +189,23 @@ async def main() -> None:
     args = parser.parse_args()
     print(f"oas jobs: {args.agents} agents, {args.jobs} jobs per run, {args.runs} runs; median (min-max)")
     for backend in args.backend or ["sqlite", "postgresql"]:
-        for backlog in (0, args.backlog):
+        for backlog in sorted({0, args.backlog}):
             runs = []
             for i in range(args.runs):
-                url = await fresh_database(backend, f"agenthub_bench_{i}")
-                runs.append(await run_once(url, agents=args.agents, jobs_to_do=args.jobs, backlog=backlog))
+                # Named per process: other people's benchmarks may be running on the same server.
+                url = await fresh_database(backend, f"agenthub_bench_{os.getpid()}_{i}")
+                try:
+                    runs.append(
+                        await run_once(url, agents=args.agents, jobs_to_do=args.jobs, backlog=backlog)
+                    )
+                finally:
+                    await drop_database(url)
             figures = {key: summary([r[key] for r in runs]) for key in runs[0]}
             print(
                 f"  {backend:10} backlog={backlog:>7,}  jobs/s {figures['jobs_per_s']}  "
                 f"poll p50 {figures['poll_p50']} ms p99 {figures['poll_p99']} ms  "
-                f"complete p50 {figures['complete_p50']} ms p99 {figures['complete_p99']} ms",
+                f"complete p50 {figures['complete_p50']} ms p99 {figures['complete_p99']} ms  "
+                f"server CPU {figures['cpu_ms_per_job']} ms/job",
                 flush=True,
             )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import statistics
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+import psutil
 
 
 def free_port() -> int:
@@ -23,6 +25,26 @@ def free_port() -> int:
 @contextmanager
 def agenthub_server(database_url: str, *, protocols: str, port_env: str) -> Iterator[str]:
     """Starts `agenthub serve` (uvloop) in a child process: the load generator gets its own CPU time."""
+    with agenthub_process(database_url, protocols=protocols, port_env=port_env) as (url, _process):
+        yield url
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process and its children used so far: a cost per job that contention
+    from other processes on a shared machine inflates far less than wall-clock throughput."""
+    process = psutil.Process(pid)
+    total = 0.0
+    for p in (process, *process.children(recursive=True)):
+        with contextlib.suppress(psutil.Error):
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+@contextmanager
+def agenthub_process(
+    database_url: str, *, protocols: str, port_env: str, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
     env = {
         **os.environ,
@@ -33,6 +55,7 @@ def agenthub_server(database_url: str, *, protocols: str, port_env: str) -> Iter
         "AGENTHUB_SUPER_USERNAME": "root",
         "AGENTHUB_SUPER_PASSWORD": "rootpass123",
         "AGENTHUB_JWT_SECRET": "bench-secret-" + "x" * 32,
+        **(extra_env or {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "agenthub.cli.main", "serve"],
@@ -53,7 +76,7 @@ def agenthub_server(database_url: str, *, protocols: str, port_env: str) -> Iter
                         "server did not start: " + (process.stderr.read() or b"").decode()[-2000:]
                     ) from exc
                 time.sleep(0.2)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:

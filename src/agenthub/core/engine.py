@@ -6,7 +6,7 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from agenthub.core import rules
@@ -25,7 +25,7 @@ from agenthub.core.jobs import (
     LeaseRef,
     NewJob,
 )
-from agenthub.core.nodes import AgentNode, NodeSighting
+from agenthub.core.nodes import AgentNode, NodeSighting, NodeStatus
 from agenthub.core.ports import (
     EngineObserver,
     EventSink,
@@ -38,6 +38,11 @@ from agenthub.core.ports import (
 )
 
 log = logging.getLogger(__name__)
+
+
+# A node heard from again with nothing new is written at most this often (or a quarter of its kind's silence
+# window, if that is shorter): presence must not cost a write per request.
+PRESENCE_WRITE_EVERY = timedelta(seconds=5)
 
 
 def job_channel(kind: str) -> str:
@@ -70,6 +75,8 @@ class Engine:
         self._backoff_by_kind = dict(backoff_by_kind or {})
         self._spread = spread
         self._observer: EngineObserver = observer or QuietObserver()
+        # The node as this replica last wrote it, to skip presence writes that would change nothing but time.
+        self._presence: dict[tuple[str, str], AgentNode] = {}
 
     def register_kind(self, kind: str, policy: KindPolicy) -> None:
         self._policies[kind] = policy
@@ -139,11 +146,18 @@ class Engine:
     async def lease(
         self, job_filter: JobFilter, *, node_id: str, limit: int, lease_for: timedelta
     ) -> list[Job]:
-        """Returns lapsed leases to the queue (all of them: always correct), then leases due jobs."""
-        await self.expire_due()
-        leased = await self._jobs.lease(
-            job_filter, node_id=node_id, limit=limit, now=self.clock.now(), lease_for=lease_for
+        """Returns lapsed leases to the queue (all of them: always correct), then leases due jobs, in one
+        transaction (the expiry check is two index probes, O(due jobs))."""
+        expired, leased = await self._jobs.lease(
+            job_filter,
+            node_id=node_id,
+            limit=limit,
+            now=self.clock.now(),
+            lease_for=lease_for,
+            expire=self._expiry_rule,
         )
+        for change in expired:
+            await self._announce(change)
         for job in leased:
             await self._announce(Change(job, EventDraft("leased", node_id=node_id)))
         return leased
@@ -286,13 +300,13 @@ class Engine:
 
     async def expire_due(self) -> list[Change]:
         """Requeues jobs whose lease ran out, ends jobs past their deadline. Safe to run anywhere."""
-        changes = await self._jobs.expire_due(
-            lambda job, now: rules.expire(job, now=now, policy=self.policy(job.kind), spread=self._spread()),
-            now=self.clock.now(),
-        )
+        changes = await self._jobs.expire_due(self._expiry_rule, now=self.clock.now())
         for change in changes:
             await self._announce(change)
         return changes
+
+    def _expiry_rule(self, job: Job, now: datetime) -> Change:
+        return rules.expire(job, now=now, policy=self.policy(job.kind), spread=self._spread())
 
     async def _apply(
         self, job_id: int, rule: Rule, hook: TxHook | None = None, guard: Guard | None = None
@@ -342,11 +356,23 @@ class Engine:
         return node.is_online(self.clock.now(), self.silence(node.kind))
 
     async def node_seen(self, sighting: NodeSighting) -> AgentNode:
-        node = await self._nodes.seen(sighting, now=self.clock.now())
+        """Records that a node was heard from; returns the node as stored. A sighting that changes nothing
+        (same owner, version and info, still online) within a few seconds of the last write is not written."""
+        now = self.clock.now()
+        key = (sighting.kind, sighting.node_id)
+        known = self._presence.get(key)
+        if known is not None and _adds_nothing(sighting, known):
+            every = min(PRESENCE_WRITE_EVERY, self.silence(sighting.kind) / 4)
+            if timedelta(0) <= now - known.last_seen_at < every:
+                self._observer.node_seen(known)
+                return known
+        node = await self._nodes.seen(sighting, now=now)
+        self._presence[key] = node
         self._observer.node_seen(node)
         return node
 
     async def node_gone(self, kind: str, node_id: str) -> None:
+        self._presence.pop((kind, node_id), None)
         await self._nodes.mark_offline(kind, node_id, now=self.clock.now())
         self._observer.node_gone(kind, node_id, reason="disconnected")
 
@@ -366,5 +392,15 @@ class Engine:
             now=now, silent_for=self._default_silence, exclude_kinds=tuple(self._silence)
         )
         for node in gone:
+            self._presence.pop((node.kind, node.node_id), None)
             self._observer.node_gone(node.kind, node.node_id, reason="silent")
         return gone
+
+
+def _adds_nothing(sighting: NodeSighting, known: AgentNode) -> bool:
+    return (
+        known.status is NodeStatus.ONLINE
+        and sighting.owner_id in (None, known.owner_id)
+        and sighting.version in (None, known.version)
+        and (sighting.info is None or sighting.info == known.info)
+    )

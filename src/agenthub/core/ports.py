@@ -11,7 +11,8 @@ from agenthub.core.nodes import AgentNode, NodeSighting
 
 Rule = Callable[[Job], Change]
 # A protocol's own writes that must commit with a job change (e.g. copying a result onto its user row).
-# The first argument is the storage's open transaction; core never looks inside it.
+# The first argument is the storage's open transaction (it offers `await conn.execute(...)`); core never
+# looks inside it. A hook awaits nothing but that connection: it runs inside the storage's unit of work.
 TxHook = Callable[[Any, Change], Awaitable[None]]
 ExpiryRule = Callable[[Job, datetime], Change]
 # A caller's own check on the locked job before the rule runs (e.g. "this job belongs to my manager").
@@ -31,9 +32,18 @@ class JobStore(Protocol):
         """Loads the job under a lock, applies the rule and writes the result with its event."""
 
     async def lease(
-        self, job_filter: JobFilter, *, node_id: str, limit: int, now: datetime, lease_for: timedelta
-    ) -> list[Job]:
-        """Leases up to `limit` due pending jobs, highest priority then oldest first; never one twice."""
+        self,
+        job_filter: JobFilter,
+        *,
+        node_id: str,
+        limit: int,
+        now: datetime,
+        lease_for: timedelta,
+        expire: ExpiryRule | None = None,
+    ) -> tuple[list[Change], list[Job]]:
+        """Leases up to `limit` due pending jobs, highest priority then oldest first; never one twice.
+        With `expire`, first applies it (in the same transaction) to every job whose lease or deadline ran
+        out; returns those changes and the leased jobs."""
 
     async def expire_due(self, rule: ExpiryRule, *, now: datetime, limit: int = 500) -> list[Change]:
         """Applies the expiry rule to held jobs whose lease ran out and active jobs past their deadline."""

@@ -4,16 +4,19 @@ and driver errors translated into core errors at this boundary."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, event, text
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from agenthub.core.errors import Conflict, InvalidValue, StorageUnavailable
+from agenthub.storage.writer import SqliteWriter
+
+T = TypeVar("T")
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -61,13 +64,25 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
         if not self.is_sqlite:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            # No pre-ping: on asyncpg it costs three round trips (BEGIN, SELECT 1, ROLLBACK) per checkout.
+            # A connection found dead fails its one request with StorageUnavailable and SQLAlchemy then
+            # invalidates every older pooled connection, so the pool recovers from a restart by itself.
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         # SQLite has one writer: queueing writers here is cheaper than letting them spin on the file lock.
+        # A file database gets a writer thread (group commit, see writer.py); an in-memory one (one database
+        # per connection) keeps the plain lock.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
-        _guard_values(self.engine)
+        self._writer: SqliteWriter | None = None
+        _guard_values(self.engine.sync_engine)
+        self._read_engine = (
+            self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+            if _is_file_database(self.url):
+                self._writer = SqliteWriter(self.url, _on_sqlite_connect)
+                _guard_values(self._writer.engine)
 
     @property
     def safe_url(self) -> str:
@@ -86,20 +101,45 @@ class Database:
                 yield conn
             return
         async with self._write_lock, _translated():
-            engine = self.engine.execution_options(sqlite_immediate=True)
-            async with engine.begin() as conn:
-                yield conn
+            turn = await self._writer.turn() if self._writer is not None else None
+            try:
+                engine = self.engine.execution_options(sqlite_immediate=True)
+                async with engine.begin() as conn:
+                    yield conn
+            finally:
+                if turn is not None:
+                    turn.done.set()
+
+    async def unit(self, work: Callable[[Connection], T]) -> T:
+        """Runs `work` (plain synchronous SQLAlchemy code) as one transaction; returns after its commit.
+
+        On SQLite the writer thread runs it, grouped with other units into one transaction (each in its
+        own savepoint: an exception rolls back and reaches only its own caller). On PostgreSQL it runs in
+        one greenlet on a pooled connection: no event-loop turn per statement.
+        """
+        async with _translated():
+            if self._writer is not None:
+                return await self._writer.run(work)
+            if self._write_lock is not None:
+                async with self.write() as conn:
+                    return await conn.run_sync(work)
+            async with self.engine.begin() as conn:
+                return await conn.run_sync(work)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with _translated(), self.engine.connect() as conn:
+        """A connection for reading. On PostgreSQL it runs in autocommit: under READ COMMITTED every
+        statement has its own snapshot anyway, and it saves the BEGIN and ROLLBACK round trips."""
+        async with _translated(), self._read_engine.connect() as conn:
             yield conn
 
     @property
     def write_queue_depth(self) -> int:
-        """Writers waiting for the SQLite write lock (0 on PostgreSQL, which has no such lock)."""
+        """Writers waiting for the SQLite write lock (0 on PostgreSQL, which has no such lock): units and
+        protocol transactions queued for the writer thread, and protocol writers queued for their turn."""
         waiters = getattr(self._write_lock, "_waiters", None)  # asyncio.Lock keeps them; no public count
-        return len(waiters) if waiters else 0
+        queued = self._writer.depth if self._writer is not None else 0
+        return queued + (len(waiters) if waiters else 0)
 
     def pool_stats(self) -> dict[str, int]:
         """The connection pool as it is now: its size, connections in use, idle and overflowing ones."""
@@ -121,6 +161,8 @@ class Database:
             return False
 
     async def dispose(self) -> None:
+        if self._writer is not None:
+            await asyncio.to_thread(self._writer.close)
         await self.engine.dispose()
 
 
@@ -170,25 +212,31 @@ def _check_parameters(parameters: Any) -> None:
                 check_value(item)
 
 
-def _guard_values(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+def _guard_values(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
     def _before(
         _conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _many: bool
     ) -> None:
         _check_parameters(parameters)
 
 
+def _is_file_database(url: str) -> bool:
+    database = make_url(url).database
+    return bool(database) and database != ":memory:" and "mode=memory" not in url
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, decide when transactions begin (so BEGIN IMMEDIATE is possible).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(pragma)
+    cursor.close()
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
-
-    @event.listens_for(sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the driver, decide when transactions begin (so BEGIN IMMEDIATE is possible).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        for pragma in SQLITE_PRAGMAS:
-            cursor.execute(pragma)
-        cursor.close()
+    event.listen(sync_engine, "connect", _on_sqlite_connect)
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:

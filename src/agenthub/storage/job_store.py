@@ -1,6 +1,9 @@
 """Jobs in SQL. Every change loads the job under a lock, applies a core rule, and writes the job and its
 event in one transaction. The lease query uses FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite the write
-transaction (BEGIN IMMEDIATE) already excludes every other writer."""
+transaction (BEGIN IMMEDIATE) already excludes every other writer.
+
+Each write is one unit of work (`Database.unit`): synchronous SQLAlchemy code that runs whole on the SQLite
+writer thread (grouped with concurrent units into one commit) or in one greenlet on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from agenthub.core.errors import JobNotFound
 from agenthub.core.jobs import (
@@ -25,6 +28,7 @@ from agenthub.core.jobs import (
 )
 from agenthub.core.ports import ExpiryRule, Rule, TxHook
 from agenthub.storage.database import Database
+from agenthub.storage.hooks import run_hook
 from agenthub.storage.tables import job_events, jobs
 from agenthub.storage.upsert import insert_for
 
@@ -84,15 +88,30 @@ def row_to_job(row: Any) -> Job:
     )
 
 
-def _mutable_values(job: Job) -> dict[str, Any]:
-    values = {name: getattr(job, name) for name in MUTABLE}
-    values["status"] = job.status.value
-    return values
+EVENT_FIELDS = ("type", "node_id", "message", "error_code", "data", "created_at")
 
 
 class SqlJobStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # The statements of every transition, built once: building and cache-keying a statement per call
+        # cost more than executing it (py-spy). Parameters are bound per call.
+        self._load = self._locked(sa.select(jobs).where(jobs.c.id == sa.bindparam("b_id")))
+        self._update = (
+            jobs.update()
+            .where(jobs.c.id == sa.bindparam("b_id"))
+            .values({name: sa.bindparam(f"b_{name}", type_=jobs.c[name].type) for name in MUTABLE})
+        )
+        self._add_event = job_events.insert()
+        # PostgreSQL: the job update and its event in one statement, one round trip.
+        updated = self._update.returning(jobs.c.id).cte("updated")
+        self._update_with_event = job_events.insert().from_select(
+            ["job_id", *EVENT_FIELDS],
+            sa.select(
+                updated.c.id,
+                *(sa.bindparam(f"e_{name}", type_=job_events.c[name].type) for name in EVENT_FIELDS),
+            ),
+        )
 
     async def insert(self, new: NewJob, *, now: datetime, hook: TxHook | None = None) -> Job | None:
         values = {
@@ -114,18 +133,22 @@ class SqlJobStore:
             "created_at": now,
             "updated_at": now,
         }
-        async with self.db.write() as conn:
-            stmt = insert_for(self.db.dialect, jobs).values(**values)
-            if new.dedupe_key is not None:
-                stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
-            row = (await conn.execute(stmt.returning(*jobs.c))).first()
+        stmt = insert_for(self.db.dialect, jobs).values(**values)
+        if new.dedupe_key is not None:
+            stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+        stmt = stmt.returning(*jobs.c)
+
+        def work(conn: Connection) -> Job | None:
+            row = conn.execute(stmt).first()
             if row is None:
                 return None
             job = row_to_job(row)
-            await conn.execute(job_events.insert().values(job_id=job.id, type="created", created_at=now))
+            conn.execute(job_events.insert().values(job_id=job.id, type="created", created_at=now))
             if hook is not None:
-                await hook(conn, Change(job, EventDraft("created")))
+                run_hook(hook, conn, Change(job, EventDraft("created")))
             return job
+
+        return await self.db.unit(work)
 
     async def get(self, job_id: int) -> Job | None:
         async with self.db.read() as conn:
@@ -139,33 +162,52 @@ class SqlJobStore:
         return row_to_job(row) if row else None
 
     async def apply(self, job_id: int, rule: Rule, *, hook: TxHook | None = None) -> Change:
-        async with self.db.write() as conn:
-            row = (await conn.execute(self._locked(sa.select(jobs).where(jobs.c.id == job_id)))).first()
+        def work(conn: Connection) -> Change:
+            row = conn.execute(self._load, {"b_id": job_id}).first()
             if row is None:
                 raise JobNotFound(job_id)
             change = rule(row_to_job(row))
             if change.event is not None:
-                await self._write(conn, change)
+                self._write(conn, change)
                 if hook is not None:
-                    await hook(conn, change)
+                    run_hook(hook, conn, change)
             return change
 
+        return await self.db.unit(work)
+
     async def lease(
-        self, job_filter: JobFilter, *, node_id: str, limit: int, now: datetime, lease_for: timedelta
-    ) -> list[Job]:
-        query = (
+        self,
+        job_filter: JobFilter,
+        *,
+        node_id: str,
+        limit: int,
+        now: datetime,
+        lease_for: timedelta,
+        expire: ExpiryRule | None = None,
+    ) -> tuple[list[Change], list[Job]]:
+        query = self._locked(
             self._scoped(sa.select(jobs.c.id), job_filter)
             .where(
                 jobs.c.status == JobStatus.PENDING.value,
                 jobs.c.scheduled_at <= now,
             )
             .order_by(jobs.c.priority.desc(), jobs.c.scheduled_at, jobs.c.id)
-            .limit(limit)
+            .limit(limit),
+            skip_locked=True,
         )
-        async with self.db.write() as conn:
-            ids = list((await conn.execute(self._locked(query, skip_locked=True))).scalars())
+
+        by_priority = self.db.is_sqlite and job_filter.owner_id is not None
+
+        def work(conn: Connection) -> tuple[list[Change], list[Job]]:
+            # Lapsed leases go back to the queue first, in the same transaction: two index probes when
+            # nothing is due, so no extra round trip on the poll path.
+            expired = self._expire(conn, expire, now=now, limit=500) if expire is not None else []
+            if by_priority:
+                ids = self._due_by_priority(conn, job_filter, now=now, limit=limit)
+            else:
+                ids = list(conn.execute(query).scalars())
             if not ids:
-                return []
+                return expired, []
             # Mirrors core.rules.lease for a batch: one statement instead of one per job.
             stmt = (
                 jobs.update()
@@ -179,32 +221,60 @@ class SqlJobStore:
                 )
                 .returning(*jobs.c)
             )
-            leased = sorted((row_to_job(r) for r in await conn.execute(stmt)), key=lambda j: ids.index(j.id))
-            await conn.execute(
+            order = {job_id: i for i, job_id in enumerate(ids)}
+            leased = sorted((row_to_job(r) for r in conn.execute(stmt)), key=lambda j: order[j.id])
+            conn.execute(
                 job_events.insert(),
                 [
                     {"job_id": job.id, "type": "leased", "node_id": node_id, "created_at": now}
                     for job in leased
                 ],
             )
-            return leased
+            return expired, leased
+
+        return await self.db.unit(work)
+
+    def _due_by_priority(
+        self, conn: Connection, job_filter: JobFilter, *, now: datetime, limit: int
+    ) -> list[int]:
+        """The due jobs to lease, priority by priority (SQLite, owner-scoped queues).
+
+        One `ORDER BY priority DESC, scheduled_at` query walks the queue index until it has `limit` due
+        jobs: with fewer due than that and a large backlog scheduled for later, it walks the whole backlog
+        (milliseconds per poll, on the one writer). Asking per priority present (an index seek each) keeps
+        every step a range of due jobs only: O(priorities + due), in-process, no round trips."""
+        pending = self._scoped(sa.select(sa.func.max(jobs.c.priority)), job_filter).where(
+            jobs.c.status == JobStatus.PENDING.value
+        )
+        due = (
+            self._scoped(sa.select(jobs.c.id), job_filter)
+            .where(jobs.c.status == JobStatus.PENDING.value, jobs.c.scheduled_at <= now)
+            .order_by(jobs.c.scheduled_at, jobs.c.id)
+        )
+        ids: list[int] = []
+        priority = conn.execute(pending).scalar()
+        while priority is not None and len(ids) < limit:
+            at = due.where(jobs.c.priority == priority).limit(limit - len(ids))
+            ids += conn.execute(at).scalars()
+            priority = conn.execute(pending.where(jobs.c.priority < priority)).scalar()
+        return ids
 
     async def expire_due(self, rule: ExpiryRule, *, now: datetime, limit: int = 500) -> list[Change]:
-        # Two index-friendly questions instead of one OR (which would scan the table), asked on a read
-        # connection first, so the common case (nothing due) takes no write lock.
+        return await self.db.unit(lambda conn: self._expire(conn, rule, now=now, limit=limit))
+
+    def _expire(self, conn: Connection, rule: ExpiryRule, *, now: datetime, limit: int) -> list[Change]:
+        # Two index-friendly questions instead of one OR (which would scan the table); O(due jobs).
         lapsed = sa.select(jobs.c.id).where(jobs.c.status.in_(HELD), jobs.c.lease_until < now).limit(limit)
         overdue = sa.select(jobs.c.id).where(jobs.c.deadline <= now, jobs.c.status.in_(ACTIVE)).limit(limit)
-        async with self.db.read() as conn:
-            ids = set((await conn.execute(lapsed)).scalars()) | set((await conn.execute(overdue)).scalars())
+        ids = set(conn.execute(lapsed).scalars()) | set(conn.execute(overdue).scalars())
         if not ids:
             return []
         query = sa.select(jobs).where(jobs.c.id.in_(sorted(ids))).order_by(jobs.c.id)
-        async with self.db.write() as conn:
-            rows = await conn.execute(self._locked(query, skip_locked=True))
-            changes = [change for row in rows if (change := rule(row_to_job(row), now)).event is not None]
-            for change in changes:
-                await self._write(conn, change)
-            return changes
+        rows = conn.execute(self._locked(query, skip_locked=True)).all()
+        changes = [change for row in rows if (change := rule(row_to_job(row), now)).event is not None]
+        for change in changes:
+            self._write(conn, change)
+        return changes
 
     async def events(self, job_id: int) -> list[JobEvent]:
         query = sa.select(job_events).where(job_events.c.job_id == job_id).order_by(job_events.c.id)
@@ -244,21 +314,25 @@ class SqlJobStore:
         async with self.db.read() as conn:
             return {tuple(row[:-1]): row[-1] for row in (await conn.execute(select)).all()}
 
-    async def _write(self, conn: AsyncConnection, change: Change) -> None:
+    def _write(self, conn: Connection, change: Change) -> None:
         job, event = change.job, change.event
         assert event is not None
-        await conn.execute(jobs.update().where(jobs.c.id == job.id).values(**_mutable_values(job)))
-        await conn.execute(
-            job_events.insert().values(
-                job_id=job.id,
-                type=event.type,
-                node_id=event.node_id,
-                message=event.message,
-                error_code=event.error_code,
-                data=event.data,
-                created_at=job.updated_at,
-            )
-        )
+        values = {f"b_{name}": getattr(job, name) for name in MUTABLE}
+        values["b_status"] = job.status.value
+        values["b_id"] = job.id
+        fields = {
+            "type": event.type,
+            "node_id": event.node_id,
+            "message": event.message,
+            "error_code": event.error_code,
+            "data": event.data,
+            "created_at": job.updated_at,
+        }
+        if self.db.is_sqlite:  # in-process: two statements cost no round trip
+            conn.execute(self._update, values)
+            conn.execute(self._add_event, {"job_id": job.id, **fields})
+            return
+        conn.execute(self._update_with_event, {**values, **{f"e_{k}": v for k, v in fields.items()}})
 
     def _locked(self, query: Any, *, skip_locked: bool = False) -> Any:
         """Row locks on PostgreSQL; batch reads (lease, expiry) skip rows another transaction holds."""

@@ -1,4 +1,4 @@
-"""Agent nodes in SQL: an upsert on every sighting, and a sweep that marks silent nodes offline."""
+"""Agent nodes in SQL: an upsert per written sighting, and a sweep that marks silent nodes offline."""
 
 from __future__ import annotations
 
@@ -47,9 +47,8 @@ class SqlNodeStore:
             **{"owner_id": sighting.owner_id, "version": sighting.version, "info": sighting.info, **changes},
         )
         stmt = stmt.on_conflict_do_update(index_elements=["kind", "node_id"], set_=changes)
-        async with self.db.write() as conn:
-            row = (await conn.execute(stmt.returning(*agent_nodes.c))).one()
-        return row_to_node(row)
+        stmt = stmt.returning(*agent_nodes.c)
+        return await self.db.unit(lambda conn: row_to_node(conn.execute(stmt).one()))
 
     async def get(self, kind: str, node_id: str) -> AgentNode | None:
         query = sa.select(agent_nodes).where(agent_nodes.c.kind == kind, agent_nodes.c.node_id == node_id)
@@ -66,8 +65,8 @@ class SqlNodeStore:
 
     async def mark_offline(self, kind: str, node_id: str, *, now: datetime) -> None:
         stmt = agent_nodes.update().where(agent_nodes.c.kind == kind, agent_nodes.c.node_id == node_id)
-        async with self.db.write() as conn:
-            await conn.execute(stmt.values(status=NodeStatus.OFFLINE.value))
+        stmt = stmt.values(status=NodeStatus.OFFLINE.value)
+        await self.db.unit(lambda conn: conn.execute(stmt))
 
     async def mark_stale_offline(
         self,
@@ -89,8 +88,7 @@ class SqlNodeStore:
             .values(status=NodeStatus.OFFLINE.value)
             .returning(*agent_nodes.c)
         )
-        async with self.db.write() as conn:
-            return [row_to_node(r) for r in await conn.execute(stmt)]
+        return await self.db.unit(lambda conn: [row_to_node(r) for r in conn.execute(stmt)])
 
     async def counts(self) -> dict[tuple[str, str], int]:
         c = agent_nodes.c
