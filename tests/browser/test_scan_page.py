@@ -78,9 +78,19 @@ async def test_user_scans_through_the_page(runtime: Runtime, oas_url: str, clock
                 # Who is logged in shows, with a way to log out.
                 await expect(page.locator("#who")).to_contain_text(user["account_no"])
                 await expect(page.locator("#who")).to_contain_text(user["login_id"])
-                await page.click("#start-btn")
-
                 shot = page.locator("#screenshot")
+
+                # The create call answers only after the agent took the scan and showed the QR code (as
+                # happens under load): the page must not step back to "waiting" nor drop the QR code.
+                async def late_create(route: Route) -> None:
+                    response = await route.fetch()
+                    await expect(page.locator("#phase")).to_have_text("请用手机扫描二维码")
+                    await route.fulfill(response=response)
+
+                await page.route("**/api/v1/user/scan/create", late_create)
+                await page.click("#start-btn")
+                await expect(page.locator("#progress")).to_be_visible()  # the create answer was handled
+                await page.unroute("**/api/v1/user/scan/create")
                 await expect(page.locator("#phase")).to_have_text("请用手机扫描二维码")
                 await expect(shot).to_be_visible()
                 await expect(shot).to_have_attribute("data-shot", "qrcode")
