@@ -1,6 +1,7 @@
 """Activation codes: a manager makes them (each shown once), lists, revokes and deletes its own; a user
 registers with one (a new account under the code's manager) or redeems one to extend its account.
-Every code is single-use; every use is audited with the use. A manager only ever sees and touches its own."""
+Every code is single-use; every use is audited with the use. A manager only ever sees and touches its own.
+Also the user's logout (its tokens so far stop working), the last of the user's `auth` routes."""
 
 from __future__ import annotations
 
