@@ -4,6 +4,7 @@ managers' codes; secrets stored hashed; every use in the audit log; user logout 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -270,3 +271,14 @@ async def test_user_logout_voids_the_token(world: OasWorld) -> None:
     fresh = await world.http.post("/api/v1/user/auth/login", json={"account_no": user["account_no"]})
     fresh_headers = {"Authorization": f"Bearer {fresh.json()['token']}"}
     assert (await world.http.get("/api/v1/user/me/profile", headers=fresh_headers)).status_code == 200
+
+
+async def test_one_code_redeemed_twice_at_once_makes_one_user(world: OasWorld) -> None:
+    manager = await world.manager()
+    code = (await _new_codes(world, manager))["code"]
+    racing = await asyncio.gather(
+        *(world.http.post("/api/v1/user/auth/register-by-code", json={"code": code}) for _ in range(4))
+    )
+    assert sorted(r.status_code for r in racing) == [201, 400, 400, 400]
+    users = (await world.http.get("/api/v1/manager/users", headers=manager["headers"])).json()
+    assert users["total"] == 1
