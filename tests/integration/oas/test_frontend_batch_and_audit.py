@@ -123,6 +123,7 @@ async def test_super_batch_lifecycle_and_the_audit_log(world: OasWorld) -> None:
     assert ("patch_manager_lifecycle", "super", "manager", str(a["id"])) in by_action
     assert ("PUT /manager/me/alias", "manager", "", "") in by_action
     assert ("POST /super/managers", "super", "", "") in by_action
+    assert ("POST /manager/auth/login", "manager", "", "") in by_action  # who logged in, not "anonymous"
     batch = next(e for e in logs["items"] if e["action"] == "batch_manager_lifecycle")
     assert batch["detail"]["manager_ids"] == sorted([a["id"], b["id"]]) and batch["detail"]["updated"] == 2
     assert batch["actor_name"] == "root"

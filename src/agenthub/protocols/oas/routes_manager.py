@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from agenthub.auth import verify_password
 from agenthub.core.errors import Conflict
 from agenthub.core.jobs import JobQuery, JobStatus
+from agenthub.protocols.oas.audit import note
 from agenthub.protocols.oas.context import Oas
 from agenthub.protocols.oas.envelope import OasResponse
 from agenthub.protocols.oas.errors import OasError
@@ -28,7 +29,7 @@ router = APIRouter(prefix="/api/v1/manager")
 
 
 @router.post("/auth/login", dependencies=[LoginAttempt])
-async def login(body: LoginIn, oas: Oas) -> dict[str, Any]:
+async def login(body: LoginIn, oas: Oas, request: Request) -> dict[str, Any]:
     manager = await oas.managers.manager_by_username(username=body.username)
     if manager is None or not await verify_password(body.password, manager.password_hash):
         raise OasError(401, BAD_CREDENTIALS)
@@ -39,6 +40,7 @@ async def login(body: LoginIn, oas: Oas) -> dict[str, Any]:
         role="manager", subject_id=manager.id, manager_id=manager.id, token_version=manager.token_version
     )
     token = issue(oas.runtime, principal, ttl_seconds=oas.settings.operator_token_ttl_seconds)
+    note(request, actor_type=principal.role, actor_id=principal.subject_id)  # who logged in
     return {
         "token": token,
         "role": "manager",

@@ -25,11 +25,12 @@ router = APIRouter(prefix="/api/v1/super")
 
 
 @router.post("/auth/login", dependencies=[LoginAttempt])
-async def login(body: LoginIn, oas: Oas) -> dict[str, Any]:
+async def login(body: LoginIn, oas: Oas, request: Request) -> dict[str, Any]:
     found = await oas.managers.super_admin_hash(username=body.username)
     if found is None or not await verify_password(body.password, found[1]):
         raise OasError(401, BAD_CREDENTIALS)
     principal = Principal(role="super", subject_id=found[0])
+    note(request, actor_type=principal.role, actor_id=principal.subject_id)  # who logged in
     return {"token": issue(oas.runtime, principal, ttl_seconds=oas.settings.operator_token_ttl_seconds)}
 
 

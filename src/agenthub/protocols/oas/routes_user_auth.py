@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
+from agenthub.protocols.oas.audit import note
 from agenthub.protocols.oas.context import Oas
 from agenthub.protocols.oas.errors import OasError
 from agenthub.protocols.oas.schemas import UserLoginIn
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/api/v1/user")
 
 
 @router.post("/auth/login", dependencies=[LoginAttempt])
-async def login(body: UserLoginIn, oas: Oas) -> dict[str, Any]:
+async def login(body: UserLoginIn, oas: Oas, request: Request) -> dict[str, Any]:
     user = await oas.users.user_by_account_no(account_no=body.account_no)
     if user is None:
         raise OasError(401, "账号不存在")
@@ -27,4 +28,5 @@ async def login(body: UserLoginIn, oas: Oas) -> dict[str, Any]:
         role="user", subject_id=user.id, manager_id=user.manager_id, token_version=user.token_version
     )
     token = issue(oas.runtime, principal, ttl_seconds=oas.settings.operator_token_ttl_seconds)
+    note(request, actor_type=principal.role, actor_id=principal.subject_id)  # who logged in
     return {"token": token, "account_no": user.account_no, "user": user.to_wire()}
