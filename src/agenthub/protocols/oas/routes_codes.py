@@ -29,7 +29,7 @@ from agenthub.protocols.oas.wire import extended, fmt_time
 KIND: Kind = "activation_code"
 CODE_NOT_FOUND = "激活码不存在"
 Page = Query(default=1, ge=1)
-PageSize = Query(default=20, ge=1, le=200)
+PageSize = Query(default=20, ge=1, le=500)  # the original frontend offers up to 500 a page
 
 router = APIRouter(prefix="/api/v1")
 

@@ -22,7 +22,7 @@ from agenthub.protocols.oas.wire import as_utc, fmt_time, job_to_operator_wire
 
 BAD_CREDENTIALS = "账号或密码错误"
 Page = Query(default=1, ge=1)
-PageSize = Query(default=20, ge=1, le=200)
+PageSize = Query(default=20, ge=1, le=500)  # the original frontend offers up to 500 a page
 
 
 router = APIRouter(prefix="/api/v1/manager")

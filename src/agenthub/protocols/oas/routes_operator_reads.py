@@ -48,7 +48,7 @@ async def task_pool(
     manager: CurrentManager,
     oas: Oas,
     page: int = Query(default=1, ge=1),
-    page_size: int = Query(default=20, ge=1, le=200),
+    page_size: int = Query(default=20, ge=1, le=500),  # the original frontend offers up to 500 a page
     status: str | None = None,
     task_type: str | None = None,
 ) -> dict[str, Any]:

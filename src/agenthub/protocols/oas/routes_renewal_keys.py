@@ -34,7 +34,7 @@ from agenthub.protocols.oas.wire import extended, fmt_time
 KIND: Kind = "renewal_key"
 KEY_NOT_FOUND = "续费密钥不存在"
 Page = Query(default=1, ge=1)
-PageSize = Query(default=20, ge=1, le=200)
+PageSize = Query(default=20, ge=1, le=500)  # the original frontend offers up to 500 a page
 
 router = APIRouter(prefix="/api/v1")
 
