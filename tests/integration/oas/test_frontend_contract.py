@@ -36,6 +36,8 @@ async def test_the_original_frontend_pages_in_order(world: OasWorld) -> None:
     http = world.http
 
     # -- super admin: login page, then 秘钥中心 / 管理员管理 / 操作日志 (mounted together)
+    top(await http.get("/health"), "status")  # rootRequest; not called by any page
+    assert top(await http.get("/api/v1/scheduler/status"), "enabled")["enabled"] is False  # off in tests
     status = top(await http.get("/api/v1/bootstrap/status"), "initialized")
     assert status["initialized"] is True
     r = await http.post("/api/v1/bootstrap/init", json={"username": "again", "password": "again123"})
