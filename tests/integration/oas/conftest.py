@@ -131,7 +131,7 @@ async def oas_url(runtime: Runtime) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def http(oas_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=oas_url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=oas_url, timeout=30) as client:
         yield client
 
 

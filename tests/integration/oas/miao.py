@@ -1,4 +1,5 @@
-"""A stand-in for the Miao reminder service: records every /trigger request; can be slow or broken."""
+"""A stand-in for the Miao reminder service: records every /trigger request; can hang until released (a
+slow service, without a timing assumption) or be broken."""
 
 from __future__ import annotations
 
@@ -13,23 +14,24 @@ from aiohttp import web
 @dataclass
 class FakeMiao:
     url: str = ""
-    delay: float = 0.0
+    hang: bool = False  # answer only once `release` is set
     status: int = 200
     requests: list[dict[str, str]] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def trigger(self, request: web.Request) -> web.Response:
         self.requests.append(dict(request.query))
         self.arrived.set()
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        if self.hang:
+            await self.release.wait()
         if self.status != 200:
             return web.Response(status=self.status, text="broken")
         return web.json_response({"code": 0, "msg": "ok"})
 
 
 @asynccontextmanager
-async def fake_miao(**options: float) -> AsyncIterator[FakeMiao]:
+async def fake_miao(**options: object) -> AsyncIterator[FakeMiao]:
     miao = FakeMiao(**options)  # type: ignore[arg-type]
     app = web.Application()
     app.router.add_get("/trigger", miao.trigger)
@@ -42,4 +44,5 @@ async def fake_miao(**options: float) -> AsyncIterator[FakeMiao]:
     try:
         yield miao
     finally:
+        miao.release.set()
         await runner.cleanup()

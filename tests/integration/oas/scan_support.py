@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection
 from tests.integration.oas.conftest import Agent, OasWorld
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 5.0) -> None:
+async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 30.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not await check():
         if asyncio.get_running_loop().time() > deadline:
@@ -40,7 +40,7 @@ class ScanUser:
         await asyncio.sleep(0.05)  # let the server subscribe before anything is published
         return self.ws
 
-    async def next_message(self, timeout: float = 5.0) -> dict[str, Any]:
+    async def next_message(self, timeout: float = 30.0) -> dict[str, Any]:
         assert self.ws is not None
         while True:
             message: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from agenthub.core.engine import job_channel
+from agenthub.protocols.oas.service import TASK_KIND
+from agenthub.server.runtime import Runtime
 from tests.integration.oas.conftest import Agent, OasWorld, parse_time
 
 SEED_JOB_KEYS = {
@@ -220,7 +223,9 @@ async def test_unknown_job_is_404_and_finished_job_cannot_restart(world: OasWorl
     assert r.status_code == 403
 
 
-async def test_crashed_agent_job_returns_and_is_done_once_by_another_node(world: OasWorld) -> None:
+async def test_crashed_agent_job_returns_and_is_done_once_by_another_node(
+    world: OasWorld, runtime: Runtime
+) -> None:
     """An agent takes a job and vanishes: the reaper requeues it; another node completes it, once."""
     manager = await world.manager()
     crashed = await world.agent(manager, node_id="CRASHED-NODE")
@@ -229,12 +234,16 @@ async def test_crashed_agent_job_returns_and_is_done_once_by_another_node(world:
     job = await world.job(manager, user["id"])
     await world.poll(crashed, lease_seconds=30)
     await world.report(crashed, job["ID"], "start", lease_seconds=30)
-    world.clock.advance(31)
-    for _ in range(200):  # the reaper loop runs every 50 ms in tests; nobody polls meanwhile
-        view = await world.job_view(manager, job["ID"])
-        if view["Status"] == "pending":
-            break
-        await asyncio.sleep(0.02)
+    # The reaper loop (every 50 ms in tests; nobody polls meanwhile) requeues it: wait for the engine's own
+    # announcement of that, not for the loop's timing.
+    async with runtime.bus.subscribe(job_channel(TASK_KIND)) as changes:
+        world.clock.advance(31)
+        while True:
+            got = await changes.get(timeout=60)
+            assert got is not None, "the job was never requeued"
+            if got[1]["job_id"] == job["ID"] and got[1]["event"] == "timeout_requeued":
+                break
+    view = await world.job_view(manager, job["ID"])
     assert view["Status"] == "pending" and view["Attempts"] == 1
     [again] = (await world.poll(survivor))["jobs"]
     assert again["ID"] == job["ID"] and again["LeasedByNode"] == "SURVIVOR-NODE"

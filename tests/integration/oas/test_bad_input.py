@@ -111,7 +111,7 @@ async def test_a_manager_that_expires_after_login_gets_no_more_jobs(world: OasWo
         ({}, "node_id"),
         ({"node_id": "LAPTOP-ABC-1234", "limit": "ten"}, "limit"),
         ({"node_id": "LAPTOP-ABC-1234", "limit": 0}, "limit"),
-        ({"node_id": "LAPTOP-ABC-1234", "lease_seconds": -5}, "lease_seconds"),
+        ({"node_id": "LAPTOP-ABC-1234", "lease_seconds": "long"}, "lease_seconds"),
         ({"node_id": ["not", "a", "string"]}, "node_id"),
     ],
 )

@@ -63,7 +63,7 @@ async def http(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     spec = dataclasses.replace(SPEC, create_app=with_raising_routes)
     async with (
         running(runtime, [spec], host="127.0.0.1", ports={"oas": 0}) as listeners,
-        httpx.AsyncClient(base_url=listeners.urls["oas"], timeout=10) as client,
+        httpx.AsyncClient(base_url=listeners.urls["oas"], timeout=30) as client,
     ):
         yield client
 

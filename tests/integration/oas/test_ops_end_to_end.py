@@ -4,7 +4,6 @@ runs it, the result, assets, logs and next_time are updated, and the WeChat noti
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,7 +64,7 @@ async def test_configure_schedule_run_report_notify(world: OasWorld, runtime: Ru
             assert config["rest_config"]["rest_start"] == "02:00"
             poller = JobPoller(client, handlers={"signin": simulated_handler(duration=0, seed=1)})
             assert await poller.run_once() == 1
-        await asyncio.wait_for(miao.arrived.wait(), timeout=5)
+        await asyncio.wait_for(miao.arrived.wait(), timeout=30)
 
     view = await world.job_view(manager, job.id)
     assert view["Status"] == "success"
@@ -131,7 +130,7 @@ async def test_poller_heartbeats_while_handler_runs_and_stops_cleanly(
         client.heartbeat = counted_heartbeat  # type: ignore[method-assign]
         poller = JobPoller(client, handlers={"signin": handler}, heartbeat_interval=0.05, poll_interval=0.05)
         async with poller:
-            await asyncio.wait_for(started.wait(), timeout=10)
+            await asyncio.wait_for(started.wait(), timeout=60)
         # Leaving the block stops polling while the handler still runs (concurrency 1: no poll while busy)
         # and waits for its report, so the job was leased exactly once.
         assert poller.processed == 1
@@ -163,11 +162,11 @@ async def test_poller_cancels_a_handler_whose_lease_is_lost_and_reports_nothing(
     async with client_for(world, manager) as client:
         poller = JobPoller(client, handlers={"signin": handler}, heartbeat_interval=0.05, lease_seconds=30)
         running = asyncio.create_task(poller.run_once())
-        await asyncio.wait_for(started.wait(), timeout=10)
+        await asyncio.wait_for(started.wait(), timeout=60)
         clock.advance(31)  # the lease ran out; another node takes the job
         other = await world.agent(manager, node_id="OTHER-NODE-0002")
         assert [j["ID"] for j in (await world.poll(other, limit=1))["jobs"]] == [job.id]
-        assert await asyncio.wait_for(running, timeout=10) == 1
+        assert await asyncio.wait_for(running, timeout=60) == 1
     assert cancelled.is_set() and poller.processed == 1
     held = await runtime.engine.get(job.id)
     assert held.status.value == "leased" and held.leased_by == "OTHER-NODE-0002"
@@ -185,18 +184,21 @@ async def test_slow_or_broken_miao_never_slows_or_fails_the_report(world: OasWor
     for _ in range(2):
         await configure_user(world, manager)
     assert len(await oas.scheduler.step()) == 2
-    async with fake_miao(delay=1.5) as slow, fake_miao(status=500) as broken:
+    async with fake_miao(hang=True) as slow, fake_miao(status=500) as broken:
         for miao in (slow, broken):
             oas.notifier.base_url = miao.url
             oas.notifier._last_sent.clear()
             [polled] = (await world.poll(agent, limit=1))["jobs"]
-            started = time.monotonic()
-            r = await world.report(
-                agent, polled["ID"], "fail", error_code="LOCAL_BATCH_FAILED", message="boom"
+            # The slow Miao answers nothing until released (after the report): had the report waited for it,
+            # it would never return.
+            r = await asyncio.wait_for(
+                world.report(agent, polled["ID"], "fail", error_code="LOCAL_BATCH_FAILED", message="boom"),
+                timeout=30,
             )
             assert r.status_code == 200
-            assert time.monotonic() - started < 1.0
-            await asyncio.wait_for(miao.arrived.wait(), timeout=5)
+            await asyncio.wait_for(miao.arrived.wait(), timeout=30)
+            assert not miao.release.is_set()
+            miao.release.set()
             assert "失败 ✗" in miao.requests[0]["text"]
             assert (await world.job_view(manager, polled["ID"]))["Status"] == "pending"
         await oas.notifier.drain()
@@ -229,6 +231,6 @@ async def test_cli_agent_runs_scheduled_jobs(
     server = ["--server", str(world.http.base_url), "--username", "mgr1", "--password", "secret123"]
     options = ["--duration", "0", "--poll-interval", "0.05", "--max-jobs", "1", "--scan"]
     args = parser.parse_args(["agent", "oas", *server, *options])
-    assert await asyncio.wait_for(run_agent(args), timeout=10) == 1
+    assert await asyncio.wait_for(run_agent(args), timeout=60) == 1
     assert (await world.job_view(manager, job.id))["Status"] == "success"
     assert "scan" in capsys.readouterr().out

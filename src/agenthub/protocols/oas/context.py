@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from agenthub.protocols.oas import task_config
+from agenthub.protocols.oas.accounts import Accounts
 from agenthub.protocols.oas.duiyi_store import DuiyiAnswersStore
+from agenthub.protocols.oas.login_throttle import LoginThrottle
 from agenthub.protocols.oas.managers_store import ManagersStore
 from agenthub.protocols.oas.notify import MiaoNotifier
 from agenthub.protocols.oas.records import User
@@ -34,7 +36,13 @@ class OasContext:
         self.users = UsersStore(runtime.db)
         self.user_logs = UserLogsStore(runtime.db)
         self.duiyi = DuiyiAnswersStore(runtime.db)
-        self.user_service = UserService(self.users, clock=runtime.clock)
+        self.accounts = Accounts(self.managers, self.users, runtime.bus, ttl=settings.account_cache_seconds)
+        self.logins = LoginThrottle(
+            clock=runtime.clock,
+            limit=settings.login_failures_per_window,
+            window=timedelta(seconds=settings.login_window_seconds),
+        )
+        self.user_service = UserService(self.users, self.accounts, clock=runtime.clock)
         self.scans = ScanService(runtime, self.users, settings.scan)
         self.scheduler = OasScheduler(runtime, self.users, self.duiyi)
         self.notifier = MiaoNotifier(settings=settings, users=self.users, clock=runtime.clock)

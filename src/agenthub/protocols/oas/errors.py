@@ -21,6 +21,7 @@ from agenthub.core.errors import (
 from agenthub.protocols.oas.notify import NotifyConfigError
 from agenthub.protocols.oas.task_config import TaskConfigError
 from agenthub.protocols.oas.users_store import VersionMismatch
+from agenthub.protocols.oas.wire import DateOutOfRange
 from agenthub.server.errors import ErrorEntry, ErrorFormat, Validation, WireError, install_errors
 
 JOB_NOT_FOUND = "任务不存在"
@@ -70,6 +71,14 @@ class ScanActive(Exception):
     """The user already has a scan under way."""
 
 
+class TooManyLogins(Exception):
+    """Too many refused logins from one client address; it may try again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
 class ScanRefused(ValueError):
     """A scan call the state of the scan does not allow (e.g. a phase going back); the message says why."""
 
@@ -80,6 +89,12 @@ def _as_400(exc: BaseException) -> WireError:
 
 def _edge(exc: OasError) -> WireError:
     return WireError(exc.status_code, "oas", exc.detail)
+
+
+def _too_many_logins(exc: TooManyLogins) -> WireError:
+    return WireError(
+        429, "rate_limited", "登录尝试过于频繁，请稍后再试", headers={"Retry-After": str(exc.retry_after)}
+    )
 
 
 def _version_mismatch(exc: VersionMismatch) -> WireError:
@@ -104,6 +119,10 @@ ERRORS: dict[type[BaseException], ErrorEntry] = {
     ScanEnded: WireError(400, "bad_request", SCAN_ENDED),
     ScanActive: WireError(409, "conflict", SCAN_ACTIVE),
     ScanRefused: _as_400,
+    TooManyLogins: _too_many_logins,
+    DateOutOfRange: lambda exc: WireError(400, "bad_request", f"参数错误: {exc}"),
+    # Date arithmetic on the caller's values past year 9999 (a safety net; known places raise the above).
+    OverflowError: WireError(400, "bad_request", "参数错误: 数值超出范围"),
 }
 
 HTTP_MESSAGES = {404: "资源不存在", 405: "方法不允许"}

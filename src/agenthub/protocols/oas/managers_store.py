@@ -20,6 +20,7 @@ def manager_from_row(row: Any) -> Manager:
         password_hash=m["password_hash"],
         alias=m["alias"],
         expires_at=m["expires_at"],
+        token_version=m["token_version"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
     )
@@ -80,7 +81,12 @@ class ManagersStore:
                 manager_from_row(r) for r in await conn.execute(sa.select(managers).order_by(managers.c.id))
             ]
 
-    async def update_manager(self, *, manager_id: int, now: datetime, **values: Any) -> Manager | None:
+    async def update_manager(
+        self, *, manager_id: int, now: datetime, new_token_version: bool = False, **values: Any
+    ) -> Manager | None:
+        """Changes the manager's columns; `new_token_version` also voids every token issued so far."""
+        if new_token_version:
+            values["token_version"] = managers.c.token_version + 1
         stmt = managers.update().where(managers.c.id == manager_id).values(updated_at=now, **values)
         async with self.db.write() as conn:
             row = (await conn.execute(stmt.returning(*managers.c))).first()

@@ -16,6 +16,7 @@ import httpx
 
 from agenthub.core.clock import Clock
 from agenthub.core.jobs import Change
+from agenthub.protocols.oas.records import User
 from agenthub.protocols.oas.service import TASK_KIND
 from agenthub.protocols.oas.settings import OasSettings
 from agenthub.protocols.oas.templates import TEMPLATES
@@ -68,12 +69,12 @@ class MiaoNotifier:
         self._last_sent: dict[str, datetime] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def on_report(self, change: Change) -> None:
+    async def on_report(self, change: Change, user: User | None = None) -> None:
         """Runs after a report commits (OasJobs' `after_report`): starts the notification, returns at once."""
         event = change.event
         if change.job.kind != TASK_KIND or event is None or event.type not in ("success", "fail"):
             return
-        task = asyncio.create_task(self._notify(change), name=f"miao-job-{change.job.id}")
+        task = asyncio.create_task(self._notify(change, user), name=f"miao-job-{change.job.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -82,17 +83,18 @@ class MiaoNotifier:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
-    async def _notify(self, change: Change) -> None:
+    async def _notify(self, change: Change, user: User | None) -> None:
         try:
-            await self._send_for(change)
+            await self._send_for(change, user)
         except Exception:
             log.exception("could not notify for job %s", change.job.id)
 
-    async def _send_for(self, change: Change) -> None:
+    async def _send_for(self, change: Change, user: User | None) -> None:
         job = change.job
         if job.subject_id is None:
             return
-        user = await self.users.user(user_id=job.subject_id)
+        if user is None or user.id != job.subject_id:  # the report wrote nothing on the user: read it
+            user = await self.users.user(user_id=job.subject_id)
         if user is None:
             return
         config = user.notify_config

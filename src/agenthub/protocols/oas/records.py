@@ -18,6 +18,7 @@ class Manager:
     expires_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    token_version: int = 0
 
     def is_active(self, now: datetime) -> bool:
         """No expiry means not activated, which counts as expired (as the original does)."""

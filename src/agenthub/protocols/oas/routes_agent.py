@@ -8,9 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Response
 
 from agenthub.auth import verify_password
-from agenthub.protocols.oas.context import Oas, OasContext
+from agenthub.protocols.oas.context import Oas
 from agenthub.protocols.oas.errors import NOTHING_TO_UPDATE, OasError
-from agenthub.protocols.oas.records import Manager
 from agenthub.protocols.oas.schemas import (
     AgentLoginIn,
     CompleteIn,
@@ -22,9 +21,11 @@ from agenthub.protocols.oas.schemas import (
     PollJobsIn,
 )
 from agenthub.protocols.oas.security import (
+    MANAGER_INACTIVE,
     AgentCall,
     AgentLease,
     CurrentAgent,
+    LoginAttempt,
     Principal,
     agent_call,
     agent_lease,
@@ -33,7 +34,7 @@ from agenthub.protocols.oas.security import (
 from agenthub.protocols.oas.wire import as_utc, fmt_time, job_to_wire
 
 BAD_CREDENTIALS = "账号或密码错误"
-MANAGER_INACTIVE = "管理员账号未激活或已过期"
+NODE_TAKEN = "node_id 已被其他管理员的节点使用"
 
 router = APIRouter(prefix="/api/v1/agent")
 
@@ -43,34 +44,36 @@ CompleteCall = Annotated[AgentLease[CompleteIn], agent_lease(CompleteIn)]
 FailCall = Annotated[AgentLease[FailIn], agent_lease(FailIn)]
 
 
-async def active_manager(oas: OasContext, manager_id: int) -> Manager:
-    """The agent's manager, while its account is active (agents of an expired manager get no work)."""
-    manager = await oas.managers.manager(manager_id=manager_id)
-    if manager is None or not manager.is_active(oas.now()):
-        raise OasError(403, MANAGER_INACTIVE)
-    return manager
-
-
-@router.post("/auth/login")
+@router.post("/auth/login", dependencies=[LoginAttempt])
 async def login(body: AgentLoginIn, oas: Oas) -> dict[str, Any]:
     manager = await oas.managers.manager_by_username(username=body.username)
     if manager is None or not await verify_password(body.password, manager.password_hash):
         raise OasError(401, BAD_CREDENTIALS)
     if not manager.is_active(oas.now()):
         raise OasError(403, MANAGER_INACTIVE)
+    # A node id belongs to the manager whose agent first used it: another manager's agent cannot take the
+    # node (and its place in that manager's node list) over by naming it.
+    if not await oas.jobs.node_is_free_for(manager_id=manager.id, node_id=body.node_id):
+        raise OasError(409, NODE_TAKEN)
     await oas.jobs.node_seen(manager_id=manager.id, node_id=body.node_id, version=body.version)
-    principal = Principal(role="agent", subject_id=manager.id, manager_id=manager.id, node_id=body.node_id)
+    principal = Principal(
+        role="agent",
+        subject_id=manager.id,
+        manager_id=manager.id,
+        node_id=body.node_id,
+        token_version=manager.token_version,
+    )
     token = issue(oas.runtime, principal, ttl_seconds=oas.settings.agent_token_ttl_seconds)
     return {"token": token, "manager_id": manager.id, "node_id": body.node_id}
 
 
 @router.post("/poll-jobs")
 async def poll_jobs(call: PollCall, oas: Oas) -> dict[str, Any]:
-    manager = await active_manager(oas, call.manager_id)
+    # CurrentAgent already refused an agent whose manager expired (agents of an expired manager get no work).
     await oas.presence(call.agent)
     body = call.body
     jobs = await oas.jobs.poll(
-        manager_id=manager.id,
+        manager_id=call.manager_id,
         node_id=call.node_id,
         limit=min(body.limit, oas.settings.max_poll_limit),
         lease_seconds=body.lease_seconds,

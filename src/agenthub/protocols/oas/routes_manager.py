@@ -14,13 +14,12 @@ from agenthub.core.jobs import JobQuery, JobStatus
 from agenthub.protocols.oas.context import Oas
 from agenthub.protocols.oas.errors import OasError
 from agenthub.protocols.oas.schemas import JobCreateIn, LoginIn, UserQuickCreateIn
-from agenthub.protocols.oas.security import CurrentManager, Principal, issue
+from agenthub.protocols.oas.security import MANAGER_INACTIVE, CurrentManager, LoginAttempt, Principal, issue
 from agenthub.protocols.oas.service import NODE_KIND, TASK_KIND, task_job
 from agenthub.protocols.oas.templates import TEMPLATES
 from agenthub.protocols.oas.wire import as_utc, fmt_time, job_to_operator_wire
 
 BAD_CREDENTIALS = "账号或密码错误"
-MANAGER_INACTIVE = "管理员账号未激活或已过期"
 Page = Query(default=1, ge=1)
 PageSize = Query(default=20, ge=1, le=200)
 
@@ -28,14 +27,16 @@ PageSize = Query(default=20, ge=1, le=200)
 router = APIRouter(prefix="/api/v1/manager")
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", dependencies=[LoginAttempt])
 async def login(body: LoginIn, oas: Oas) -> dict[str, Any]:
     manager = await oas.managers.manager_by_username(username=body.username)
     if manager is None or not await verify_password(body.password, manager.password_hash):
         raise OasError(401, BAD_CREDENTIALS)
     if not manager.is_active(oas.now()):
         raise OasError(403, MANAGER_INACTIVE)
-    principal = Principal(role="manager", subject_id=manager.id, manager_id=manager.id)
+    principal = Principal(
+        role="manager", subject_id=manager.id, manager_id=manager.id, token_version=manager.token_version
+    )
     token = issue(oas.runtime, principal, ttl_seconds=oas.settings.operator_token_ttl_seconds)
     return {"token": token, "manager": manager.to_wire(oas.now())}
 

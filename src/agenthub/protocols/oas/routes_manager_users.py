@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
 
 from agenthub.core.jobs import JobQuery
 from agenthub.protocols.oas.context import Oas
-from agenthub.protocols.oas.errors import NOTHING_TO_UPDATE, OasError, UserNotFound
+from agenthub.protocols.oas.errors import NOTHING_TO_UPDATE, OasError
 from agenthub.protocols.oas.security import CurrentManager
 from agenthub.protocols.oas.service import NODE_KIND, TASK_KIND
 from agenthub.protocols.oas.user_configs import TasksIn, UserLifecycleIn, UserSettingsIn
 from agenthub.protocols.oas.user_settings import config_values
 from agenthub.protocols.oas.user_views import tasks_view, user_detail
-from agenthub.protocols.oas.wire import as_utc, fmt_time
+from agenthub.protocols.oas.wire import as_utc, extended, fmt_time
 
 OK = {"data": {"message": "ok"}}
 
@@ -54,7 +53,7 @@ async def lifecycle(user_id: int, body: UserLifecycleIn, manager: CurrentManager
     values: dict[str, Any] = body.model_dump(include={"status", "archive_status"}, exclude_none=True)
     expires_at = as_utc(body.expires_at) if body.expires_at is not None else found.expires_at
     if body.extend_days is not None:
-        expires_at = max(expires_at or oas.now(), oas.now()) + timedelta(days=body.extend_days)
+        expires_at = extended(expires_at, oas.now(), body.extend_days)
     if body.expires_at is not None or body.extend_days is not None:
         values["expires_at"] = expires_at
     if not values:
@@ -65,8 +64,7 @@ async def lifecycle(user_id: int, body: UserLifecycleIn, manager: CurrentManager
 
 @router.delete("/users/{user_id}")
 async def delete_user(user_id: int, manager: CurrentManager, oas: Oas) -> dict[str, Any]:
-    if not await oas.users.delete_user(user_id=user_id, manager_id=manager.subject_id):
-        raise UserNotFound(user_id)
+    await oas.user_service.delete(user_id=user_id, manager_id=manager.subject_id)
     return OK
 
 

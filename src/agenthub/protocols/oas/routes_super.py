@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
@@ -13,9 +12,9 @@ from agenthub.core.errors import Conflict
 from agenthub.protocols.oas.context import Oas
 from agenthub.protocols.oas.errors import OasError
 from agenthub.protocols.oas.schemas import LoginIn, ManagerCreateIn, ManagerLifecycleIn
-from agenthub.protocols.oas.security import CurrentSuper, Principal, issue
+from agenthub.protocols.oas.security import CurrentSuper, LoginAttempt, Principal, issue
 from agenthub.protocols.oas.user_configs import PasswordIn
-from agenthub.protocols.oas.wire import as_utc
+from agenthub.protocols.oas.wire import as_utc, extended
 
 BAD_CREDENTIALS = "账号或密码错误"
 
@@ -23,7 +22,7 @@ BAD_CREDENTIALS = "账号或密码错误"
 router = APIRouter(prefix="/api/v1/super")
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", dependencies=[LoginAttempt])
 async def login(body: LoginIn, oas: Oas) -> dict[str, Any]:
     found = await oas.managers.super_admin_hash(username=body.username)
     if found is None or not await verify_password(body.password, found[1]):
@@ -64,18 +63,22 @@ async def lifecycle(
         raise OasError(400, "没有可更新的字段")
     expires_at = as_utc(body.expires_at) if body.expires_at is not None else manager.expires_at
     if body.extend_days is not None:
-        base = max(expires_at or oas.now(), oas.now())
-        expires_at = base + timedelta(days=body.extend_days)
+        expires_at = extended(expires_at, oas.now(), body.extend_days)
     updated = await oas.managers.update_manager(manager_id=manager_id, now=oas.now(), expires_at=expires_at)
     assert updated is not None
+    await oas.accounts.changed("manager", manager_id)
     return {"data": updated.to_wire(oas.now())}
 
 
 @router.patch("/managers/{manager_id}/password")
 async def reset_password(manager_id: int, body: PasswordIn, _admin: CurrentSuper, oas: Oas) -> dict[str, Any]:
     updated = await oas.managers.update_manager(
-        manager_id=manager_id, now=oas.now(), password_hash=await hash_password(body.password)
+        manager_id=manager_id,
+        now=oas.now(),
+        password_hash=await hash_password(body.password),
+        new_token_version=True,  # the manager's and its agents' tokens stop working
     )
     if updated is None:
         raise OasError(404, "管理员不存在")
+    await oas.accounts.changed("manager", manager_id)
     return {"data": {"message": "ok"}}

@@ -9,12 +9,12 @@ from fastapi import APIRouter
 from agenthub.protocols.oas.context import Oas
 from agenthub.protocols.oas.errors import OasError
 from agenthub.protocols.oas.schemas import UserLoginIn
-from agenthub.protocols.oas.security import Principal, issue
+from agenthub.protocols.oas.security import LoginAttempt, Principal, issue
 
 router = APIRouter(prefix="/api/v1/user")
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", dependencies=[LoginAttempt])
 async def login(body: UserLoginIn, oas: Oas) -> dict[str, Any]:
     user = await oas.users.user_by_account_no(account_no=body.account_no)
     if user is None:

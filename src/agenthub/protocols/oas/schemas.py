@@ -3,12 +3,42 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 NodeId = Field(min_length=3, max_length=128)
-LeaseSeconds = Field(default=90, ge=5, le=3600)
+MAX_LEASE_SECONDS = 366 * 24 * 3600  # a datetime must hold now + lease; longer asks get a year
+
+
+def lease_or(default: int) -> AfterValidator:
+    """`lease_seconds` as the original takes it: any positive value; zero or negative means the default.
+    Only what no date can hold is capped (at a year), so no number is refused."""
+
+    def normalize(value: int) -> int:
+        return default if value <= 0 else min(value, MAX_LEASE_SECONDS)
+
+    return AfterValidator(normalize)
+
+
+TaskLease = Annotated[int, lease_or(90)]
+
+
+def without_nul(value: Any) -> Any:
+    """Free text (messages, reported results) is kept with each NUL replaced by U+FFFD, on every database
+    alike: PostgreSQL cannot store NUL, and refusing would lose a whole report or log batch over one byte.
+    Identifiers are not cleaned: a NUL there is refused with 400 at the storage boundary."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
+
+
+FreeText = Annotated[str, AfterValidator(without_nul)]
+FreeJson = Annotated[dict[str, Any], AfterValidator(without_nul)]
 
 
 class _Body(BaseModel):
@@ -25,21 +55,21 @@ class AgentLoginIn(_Body):
 class PollJobsIn(_Body):
     node_id: str = NodeId
     limit: int = Field(default=10, ge=1, le=1000)
-    lease_seconds: int = LeaseSeconds
+    lease_seconds: TaskLease = 90
 
 
 class LeaseIn(_Body):
     """start and heartbeat."""
 
     node_id: str = NodeId
-    lease_seconds: int = LeaseSeconds
-    message: str | None = Field(default=None, max_length=4096)
+    lease_seconds: TaskLease = 90
+    message: FreeText | None = Field(default=None, max_length=4096)
 
 
 class CompleteIn(_Body):
     node_id: str = NodeId
-    message: str | None = Field(default=None, max_length=4096)
-    result: dict[str, Any] | None = None
+    message: FreeText | None = Field(default=None, max_length=4096)
+    result: FreeJson | None = None
 
 
 class FailIn(CompleteIn):
@@ -59,7 +89,7 @@ class ExploreProgressIn(_Body):
 class LogIn(_Body):
     type: str = Field(default="", max_length=64)
     level: str = Field(default="INFO", max_length=16)
-    message: str = Field(max_length=8192)
+    message: FreeText = Field(max_length=8192)
     ts: datetime | None = None
 
 

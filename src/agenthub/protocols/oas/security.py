@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -12,11 +12,18 @@ from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 
 from agenthub.auth import TokenError, TokenExpired, decode_token, issue_token
+from agenthub.protocols.oas.accounts import Accounts
 from agenthub.protocols.oas.errors import OasError
 from agenthub.server.runtime import Runtime
 
 Role = Literal["agent", "manager", "super", "user"]
 BodyT = TypeVar("BodyT", bound=BaseModel)
+
+TOKEN_INVALID = "认证令牌无效"
+TOKEN_REVOKED = "认证令牌已失效"
+MANAGER_INACTIVE = "管理员账号未激活或已过期"
+USER_INACTIVE = "用户账号未激活"
+USER_EXPIRED = "用户账号已过期"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +32,7 @@ class Principal:
     subject_id: int  # the manager's id for agents and managers, the admin's for super, the user's for users
     manager_id: int | None = None
     node_id: str | None = None
+    token_version: int = 0  # the manager's, for agent and manager tokens
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -38,6 +46,7 @@ def issue(runtime: Runtime, principal: Principal, *, ttl_seconds: int) -> str:
         "role": principal.role,
         "manager_id": principal.manager_id,
         "node_id": principal.node_id,
+        "ver": principal.token_version,
     }
     return issue_token(
         claims, secret=runtime.jwt_secret, now=runtime.clock.now(), ttl=timedelta(seconds=ttl_seconds)
@@ -60,19 +69,64 @@ def principal_from_token(runtime: Runtime, token: str) -> Principal:
             subject_id=int(claims["sub"]),
             manager_id=claims.get("manager_id"),
             node_id=claims.get("node_id"),
+            token_version=int(claims.get("ver", 0)),
         )
     except TokenExpired as exc:
         raise OasError(401, "认证令牌已过期") from exc
     except (TokenError, KeyError, ValueError, TypeError) as exc:
-        raise OasError(401, "认证令牌无效") from exc
+        raise OasError(401, TOKEN_INVALID) from exc
+
+
+def accounts_of(request: Request) -> Accounts:
+    accounts: Accounts = request.app.state.oas.accounts
+    return accounts
+
+
+async def check_standing(runtime: Runtime, accounts: Accounts, principal: Principal) -> None:
+    """A token is only as good as its account is now: a manager whose password was reset or who expired,
+    or a user who was disabled or expired, is refused on the next request (read from `Accounts`' cache)."""
+    if principal.role in ("agent", "manager"):
+        manager_id = principal.manager_id if principal.role == "agent" else principal.subject_id
+        manager = await accounts.manager(manager_id) if manager_id is not None else None
+        if manager is None:
+            raise OasError(401, TOKEN_INVALID)
+        if manager.token_version != principal.token_version:
+            raise OasError(401, TOKEN_REVOKED)
+        if not manager.is_active(runtime.clock.now()):
+            raise OasError(403, MANAGER_INACTIVE)
+    elif principal.role == "user":
+        user = await accounts.user(principal.subject_id)
+        if user is None:
+            raise OasError(401, TOKEN_INVALID)
+        if user.status == "disabled" or user.expires_at is None:
+            raise OasError(403, USER_INACTIVE)
+        if user.status == "expired" or user.expires_at <= runtime.clock.now():
+            raise OasError(403, USER_EXPIRED)
+
+
+async def authenticated(request: Request, role: Role) -> Principal:
+    runtime = runtime_of(request)
+    principal = principal_from_token(runtime, _bearer(request))
+    if principal.role != role:
+        raise OasError(403, "权限不足")
+    await check_standing(runtime, accounts_of(request), principal)
+    return principal
+
+
+async def _login_attempt(request: Request) -> AsyncIterator[None]:
+    # The peer's address as the server sees it (behind a proxy, run uvicorn with its proxy headers on).
+    address = request.client.host if request.client else "unknown"
+    async with request.app.state.oas.logins.attempt(address):
+        yield
+
+
+# On every login route: the per-address limit on refused logins (`login_throttle`).
+LoginAttempt = Depends(_login_attempt)
 
 
 def _require(role: Role) -> object:
-    def dependency(request: Request) -> Principal:
-        principal = principal_from_token(runtime_of(request), _bearer(request))
-        if principal.role != role:
-            raise OasError(403, "权限不足")
-        return principal
+    async def dependency(request: Request) -> Principal:
+        return await authenticated(request, role)
 
     return Depends(dependency)
 
@@ -120,12 +174,10 @@ class AgentLease(Generic[BodyT]):
         return self.agent.node_id
 
 
-def _agent(request: Request) -> Agent:
-    principal = principal_from_token(runtime_of(request), _bearer(request))
-    if principal.role != "agent":
-        raise OasError(403, "权限不足")
+async def _agent(request: Request) -> Agent:
+    principal = await authenticated(request, "agent")
     if principal.manager_id is None or principal.node_id is None:
-        raise OasError(401, "认证令牌无效")
+        raise OasError(401, TOKEN_INVALID)
     return Agent(manager_id=principal.manager_id, node_id=principal.node_id)
 
 

@@ -19,6 +19,7 @@ from agenthub.core.errors import JobNotFound
 from agenthub.core.jobs import Change, Job, JobFilter, JobStatus, KindPolicy, LeaseRef, NewJob
 from agenthub.core.nodes import NodeSighting
 from agenthub.core.ports import TxHook
+from agenthub.protocols.oas.records import User
 from agenthub.protocols.oas.users_store import UsersStore
 from agenthub.server.runtime import Runtime
 
@@ -30,7 +31,9 @@ NODE_KIND = "oas"
 NON_RETRYABLE = frozenset({"LOCAL_ACCOUNT_NOT_MAPPED", "LOCAL_ACCOUNT_MISSING", "TASK_TYPE_INVALID"})
 TASK_POLICY = KindPolicy(non_retryable_errors=NON_RETRYABLE)
 
-AfterReport = Callable[[Change], Awaitable[None]]
+# After a report commits: the change, and the user as the report's transaction left it (None when the
+# report changed nothing on the user, so the step reads the user itself if it needs it).
+AfterReport = Callable[[Change, User | None], Awaitable[None]]
 
 
 def owned_by(manager_id: int) -> Any:
@@ -70,7 +73,7 @@ async def _nothing_in_tx(_conn: AsyncConnection, _change: Change) -> None:
     return None
 
 
-async def _nothing_after(_change: Change) -> None:
+async def _nothing_after(_change: Change, _user: User | None) -> None:
     return None
 
 
@@ -93,6 +96,11 @@ class OasJobs:
         await self.engine.node_seen(
             NodeSighting(kind=NODE_KIND, node_id=node_id, owner_id=manager_id, version=version)
         )
+
+    async def node_is_free_for(self, *, manager_id: int, node_id: str) -> bool:
+        """True unless another manager's agent already registered this node id."""
+        node = await self.engine.node(NODE_KIND, node_id)
+        return node is None or node.owner_id == manager_id
 
     async def submit(self, new: NewJob) -> Job | None:
         return await self.engine.submit(new)
@@ -136,15 +144,16 @@ class OasJobs:
         message: str | None,
         result: dict[str, Any] | None,
     ) -> Change:
+        report = _Report(self)
         change = await self.engine.complete(
             job_id,
             LeaseRef(node_id),
             result=result,
             message=message,
             guard=owned_by(manager_id),
-            hook=self._in_report_tx,
+            hook=report.in_tx,
         )
-        await self._after_report(change)
+        await self._after_report(change, report.user)
         return change
 
     async def fail(
@@ -157,6 +166,7 @@ class OasJobs:
         error_code: str | None,
         result: dict[str, Any] | None,
     ) -> Change:
+        report = _Report(self)
         change = await self.engine.fail(
             job_id,
             LeaseRef(node_id),
@@ -164,9 +174,9 @@ class OasJobs:
             message=message,
             result=result,
             guard=owned_by(manager_id),
-            hook=self._in_report_tx,
+            hook=report.in_tx,
         )
-        await self._after_report(change)
+        await self._after_report(change, report.user)
         return change
 
     async def job(self, *, manager_id: int, job_id: int) -> Job:
@@ -174,24 +184,21 @@ class OasJobs:
         owned_by(manager_id)(job)
         return job
 
-    async def _in_report_tx(self, conn: AsyncConnection, change: Change) -> None:
-        await self._copy_result(conn, change)
-        await self.in_report_tx(conn, change)
-
-    async def _after_report(self, change: Change) -> None:
+    async def _after_report(self, change: Change, user: User | None) -> None:
         """Runs what follows a committed complete/fail; never fails the agent's call."""
         if not change.changed:
             return
         try:
-            await self.after_report(change)
+            await self.after_report(change, user)
         except Exception:
             log.exception("after-report step failed for job %s", change.job.id)
 
-    async def _copy_result(self, conn: AsyncConnection, change: Change) -> None:
-        """Writes what the agent reported onto the user, in the job's own transaction."""
+    async def _copy_result(self, conn: AsyncConnection, change: Change) -> User | None:
+        """Writes what the agent reported onto the user, in the job's own transaction; returns the user as
+        written (None when nothing was written)."""
         job, result = change.job, change.job.result or {}
         if job.subject_id is None or not isinstance(result, dict):
-            return
+            return None
         values: dict[str, Any] = {}
         if isinstance(result.get("account_status"), str) and result["account_status"]:
             values["archive_status"] = result["account_status"][:32]
@@ -200,5 +207,19 @@ class OasJobs:
                 values["assets"] = result["assets"]
             if isinstance(result.get("explore_progress"), dict):
                 values["explore_progress"] = result["explore_progress"]
-        if values:
-            await self.users.update_user(user_id=job.subject_id, now=job.updated_at, conn=conn, **values)
+        if not values:
+            return None
+        return await self.users.update_user(user_id=job.subject_id, now=job.updated_at, conn=conn, **values)
+
+
+class _Report:
+    """One complete/fail: the hook run in the job's transaction, and the user row it wrote (handed to the
+    after-report step, which then needs no read of its own)."""
+
+    def __init__(self, jobs: OasJobs) -> None:
+        self.jobs = jobs
+        self.user: User | None = None
+
+    async def in_tx(self, conn: AsyncConnection, change: Change) -> None:
+        self.user = await self.jobs._copy_result(conn, change)
+        await self.jobs.in_report_tx(conn, change)

@@ -16,6 +16,12 @@ class OasSettings(ProtocolSettings):
     agent_token_ttl_seconds: int = 24 * 3600
     operator_token_ttl_seconds: int = 12 * 3600
     max_poll_limit: int = 20
+    # How long a replica trusts its cached view of an account (expiry, status, token version) when no
+    # invalidation arrived on the bus; changes normally reach every replica at once through the bus.
+    account_cache_seconds: float = 5.0
+    # Refused logins allowed per client address per window, on all login endpoints together (429 beyond).
+    login_failures_per_window: int = 10
+    login_window_seconds: float = 60.0
     max_body_bytes: int = 8 * 1024 * 1024
     max_logs_per_request: int = 1000
     scheduler_enabled: bool = True

@@ -28,7 +28,9 @@ async def _build(runtime: Runtime, settings: OasSettings) -> OasContext:
 
 def _loops(oas: OasContext) -> list[Loop]:
     loops = [
-        Loop("oas-scan-users-gone", oas.scans.settings.sweep_interval_seconds, oas.scans.cancel_abandoned)
+        Loop("oas-scan-users-gone", oas.scans.settings.sweep_interval_seconds, oas.scans.cancel_abandoned),
+        # Runs for the replica's life; restarted after a second if the bus subscription fails.
+        Loop("oas-account-invalidations", 1.0, oas.accounts.listen),
     ]
     if oas.settings.scheduler_enabled:
         loops.append(Loop("oas-scheduler", oas.settings.scheduler_interval_seconds, oas.scheduler.step))

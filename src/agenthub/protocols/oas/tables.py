@@ -27,6 +27,8 @@ managers = sa.Table(
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("alias", sa.String(128), nullable=False, server_default=""),
     sa.Column("expires_at", UtcDateTime, nullable=True),
+    # Raised when the password is reset: tokens issued before carry an older version and stop working.
+    sa.Column("token_version", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )

@@ -6,15 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from agenthub.core.clock import Clock
+from agenthub.protocols.oas.accounts import Accounts
 from agenthub.protocols.oas.errors import UserNotFound
 from agenthub.protocols.oas.records import User
 from agenthub.protocols.oas.task_config import apply_update
 from agenthub.protocols.oas.users_store import UsersStore
 
+STANDING_FIELDS = frozenset({"status", "expires_at"})  # what decides whether the user's token works
+
 
 class UserService:
-    def __init__(self, users: UsersStore, *, clock: Clock) -> None:
+    def __init__(self, users: UsersStore, accounts: Accounts, *, clock: Clock) -> None:
         self.users = users
+        self.accounts = accounts
         self.clock = clock
 
     async def own(self, *, user_id: int, manager_id: int | None = None) -> User:
@@ -30,7 +34,14 @@ class UserService:
         )
         if updated is None:
             raise UserNotFound(user_id)
+        if STANDING_FIELDS.intersection(values):
+            await self.accounts.changed("user", user_id)  # the user's token follows on its next request
         return updated
+
+    async def delete(self, *, user_id: int, manager_id: int) -> None:
+        if not await self.users.delete_user(user_id=user_id, manager_id=manager_id):
+            raise UserNotFound(user_id)
+        await self.accounts.changed("user", user_id)
 
     async def write_tasks(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agenthub.core.jobs import Job
@@ -12,7 +12,22 @@ def as_utc(value: datetime | None) -> datetime | None:
     """Times without a zone are taken as UTC, as Go clients send them."""
     if value is None:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+08:00 has no UTC time
+        raise DateOutOfRange("日期超出范围") from exc
+
+
+class DateOutOfRange(ValueError):
+    """A date the calendar cannot hold (past year 9999): the caller's input, a 400."""
+
+
+def extended(expires_at: datetime | None, now: datetime, days: int) -> datetime:
+    """An expiry moved `days` on from itself, or from now when it is unset or already past."""
+    try:
+        return max(expires_at or now, now) + timedelta(days=days)
+    except OverflowError as exc:
+        raise DateOutOfRange("日期超出范围") from exc
 
 
 def fmt_time(value: datetime | None) -> str | None:

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 
 from agenthub.protocols.oas.context import Oas
-from agenthub.protocols.oas.routes_agent import active_manager
 from agenthub.protocols.oas.scan.context import Scans
 from agenthub.protocols.oas.scan.schemas import (
     ScanCompleteIn,
@@ -33,11 +32,10 @@ FailLease = Annotated[AgentLease[ScanFailIn], agent_lease(ScanFailIn, path_param
 
 @router.post("/poll")
 async def poll(call: PollCall, oas: Oas, scans: Scans) -> dict[str, Any]:
-    manager = await active_manager(oas, call.manager_id)
     await oas.presence(call.agent)
     body = call.body
     jobs = await scans.poll(
-        manager_id=manager.id,
+        manager_id=call.manager_id,
         node_id=call.node_id,
         limit=min(body.limit, scans.settings.max_poll_limit),
         lease_seconds=body.lease_seconds,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agenthub.protocols.oas.schemas import FreeText, lease_or
+
 NodeId = Field(min_length=3, max_length=128)
-ScanLease = Field(default=120, ge=5, le=3600)
+ScanLease = Annotated[int, lease_or(120)]
 Phase = Literal[
     "waiting",
     "launching",
@@ -28,14 +30,14 @@ class _Body(BaseModel):
 class ScanPollIn(_Body):
     node_id: str = NodeId
     limit: int = Field(default=1, ge=1, le=1000)
-    lease_seconds: int = ScanLease
+    lease_seconds: ScanLease = 120
 
 
 class ScanLeaseIn(_Body):
     """start and heartbeat."""
 
     node_id: str = NodeId
-    lease_seconds: int = ScanLease
+    lease_seconds: ScanLease = 120
 
 
 class ScanPhaseIn(_Body):
@@ -43,12 +45,12 @@ class ScanPhaseIn(_Body):
     phase: Phase
     screenshot: str | None = None
     screenshot_key: str | None = Field(default=None, min_length=1, max_length=32)
-    lease_seconds: int = ScanLease
+    lease_seconds: ScanLease = 120
 
 
 class ScanCompleteIn(_Body):
     node_id: str = NodeId
-    message: str | None = Field(default=None, max_length=4096)
+    message: FreeText | None = Field(default=None, max_length=4096)
 
 
 class ScanFailIn(ScanCompleteIn):

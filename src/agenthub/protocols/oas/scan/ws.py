@@ -24,7 +24,7 @@ from agenthub.protocols.oas.scan import messages
 from agenthub.protocols.oas.scan.context import from_websocket
 from agenthub.protocols.oas.scan.records import SCAN_KIND
 from agenthub.protocols.oas.scan.service import LEASE_TIMEOUT, TOTAL_TIMEOUT, ScanService
-from agenthub.protocols.oas.security import principal_from_token
+from agenthub.protocols.oas.security import check_standing, principal_from_token
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +42,11 @@ async def scan_ws(websocket: WebSocket, token: str = "") -> None:
     await websocket.accept()
     try:
         principal = principal_from_token(scans.runtime, token)
+        if principal.role != "user":
+            raise OasError(403, "权限不足")
+        await check_standing(scans.runtime, websocket.app.state.oas.accounts, principal)
     except OasError as exc:
         await websocket.close(code=POLICY_VIOLATION, reason=exc.detail)
-        return
-    if principal.role != "user":
-        await websocket.close(code=POLICY_VIOLATION, reason="权限不足")
         return
     await Connection(websocket, scans, principal.subject_id).serve()
 
