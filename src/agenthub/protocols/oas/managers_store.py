@@ -47,21 +47,19 @@ class ManagersStore:
     async def create_first_super_admin(
         self, *, username: str, password_hash: str, now: datetime
     ) -> int | None:
-        """The first super admin, or None when one exists. Two racing first runs: the later one sees the
-        other's row once both committed and takes its own back out (the earliest id stays)."""
-        if await self.super_admin_count() > 0:
-            return None
+        """The first super admin, or None when one exists. The check and the insert are one transaction that
+        holds the table against other writers (SQLite has one writer anyway), so two racing first runs
+        cannot both win."""
         async with self.db.write() as conn:
+            if conn.dialect.name == "postgresql":
+                await conn.execute(sa.text("LOCK TABLE oas_super_admins IN SHARE ROW EXCLUSIVE MODE"))
+            count = (await conn.execute(sa.select(sa.func.count()).select_from(super_admins))).scalar_one()
+            if count > 0:
+                return None
             stmt = super_admins.insert().values(
                 username=username, password_hash=password_hash, created_at=now
             )
-            new_id = (await conn.execute(stmt.returning(super_admins.c.id))).scalar_one()
-        async with self.db.write() as conn:
-            first = (await conn.execute(sa.select(sa.func.min(super_admins.c.id)))).scalar_one()
-            if first != new_id:
-                await conn.execute(super_admins.delete().where(super_admins.c.id == new_id))
-                return None
-        return int(new_id)
+            return int((await conn.execute(stmt.returning(super_admins.c.id))).scalar_one())
 
     async def super_admin_hash(self, *, username: str) -> tuple[int, str] | None:
         query = sa.select(super_admins.c.id, super_admins.c.password_hash).where(
