@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from agenthub.core.jobs import Change, Job, JobEvent, JobFilter, JobQuery, NewJob
+from agenthub.core.jobs import Change, Job, JobEvent, JobFilter, JobQuery, JobSearch, NewJob
 from agenthub.core.nodes import AgentNode, NodeSighting
 
 Rule = Callable[[Job], Change]
@@ -46,6 +46,9 @@ class JobStore(Protocol):
 
     async def count_by(self, query: JobQuery, fields: Sequence[str]) -> dict[tuple[Any, ...], int]: ...
 
+    async def search(self, search: JobSearch, *, limit: int) -> list[Job]:
+        """Jobs of any kind, newest first, a keyset page at a time (the console)."""
+
 
 class NodeStore(Protocol):
     async def seen(self, sighting: NodeSighting, *, now: datetime) -> AgentNode: ...
@@ -64,6 +67,14 @@ class NodeStore(Protocol):
         kinds: Sequence[str] | None = None,
         exclude_kinds: Sequence[str] = (),
     ) -> list[AgentNode]: ...
+
+    async def all_nodes(self) -> list[AgentNode]: ...
+
+    async def set_disabled(
+        self, kind: str, node_id: str, *, by: str | None, now: datetime
+    ) -> AgentNode | None: ...
+
+    async def is_disabled(self, node_id: str) -> bool: ...
 
 
 class EventSink(Protocol):

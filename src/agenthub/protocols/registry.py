@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from agenthub.console.spec import SPEC as CONSOLE
 from agenthub.protocols.comfyui.spec import SPEC as COMFYUI
 from agenthub.protocols.devices.spec import SPEC as DEVICES
 from agenthub.protocols.oas.spec import SPEC as OAS
 from agenthub.server.protocol import ProtocolSpec
 
-PROTOCOLS: tuple[ProtocolSpec[Any, Any], ...] = (OAS, DEVICES, COMFYUI)
+PROTOCOLS: tuple[ProtocolSpec[Any, Any], ...] = (OAS, DEVICES, COMFYUI, CONSOLE)
 
 
 def available() -> dict[str, ProtocolSpec[Any, Any]]:
