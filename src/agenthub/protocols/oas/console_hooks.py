@@ -4,6 +4,7 @@ and scan jobs, and the logs agents uploaded for the job's user while the job ran
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from agenthub.core.jobs import Job, JobQuery, JobStatus
 from agenthub.core.nodes import AgentNode
@@ -14,6 +15,7 @@ from agenthub.server.console_hooks import ConsoleHooks, LogLine, NodeLoad
 
 HELD = (JobStatus.LEASED, JobStatus.RUNNING)
 LOG_LINES = 200
+UPLOAD_GRACE = timedelta(minutes=2)
 
 
 async def describe_load(oas: OasContext, nodes: Sequence[AgentNode]) -> dict[str, NodeLoad]:
@@ -32,16 +34,15 @@ async def describe_load(oas: OasContext, nodes: Sequence[AgentNode]) -> dict[str
 
 
 async def job_logs(oas: OasContext, job: Job) -> list[LogLine]:
-    """The user's uploaded logs from the job's start to its end (Oas keeps logs per user, not per job)."""
+    """What the job's agent uploaded for the job's user while it held the job (agents upload right after
+    they report, hence the grace after the end)."""
     if job.subject_id is None or job.started_at is None:
         return []
-    entries, _total = await oas.user_logs.logs(user_id=job.subject_id, limit=LOG_LINES, offset=0)
-    until = job.finished_at or oas.runtime.clock.now()
-    return [
-        LogLine(at=e.ts, level=e.level, message=e.message, data={"type": e.type, "node_id": e.node_id})
-        for e in reversed(entries)
-        if job.started_at <= e.ts <= until and (e.node_id is None or e.node_id == job.leased_by)
-    ]
+    until = (job.finished_at or oas.runtime.clock.now()) + UPLOAD_GRACE
+    entries = await oas.user_logs.uploaded_between(
+        user_id=job.subject_id, node_id=job.leased_by, since=job.started_at, until=until, limit=LOG_LINES
+    )
+    return [LogLine(at=e.ts, level=e.level, message=e.message, data={"type": e.type}) for e in entries]
 
 
 CONSOLE = ConsoleHooks[OasContext](
