@@ -21,7 +21,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def agenthub_server(database_url: str, *, protocols: str, port_env: str) -> Iterator[str]:
+def agenthub_server(
+    database_url: str, *, protocols: str, port_env: str, ready_path: str = "/health"
+) -> Iterator[str]:
     """Starts `agenthub serve` (uvloop) in a child process: the load generator gets its own CPU time."""
     port = free_port()
     env = {
@@ -45,7 +47,7 @@ def agenthub_server(database_url: str, *, protocols: str, port_env: str) -> Iter
         deadline = time.monotonic() + 60
         while True:
             try:
-                httpx.get(url + "/health", timeout=1)
+                httpx.get(url + ready_path, timeout=1)
                 break
             except httpx.TransportError as exc:
                 if process.poll() is not None or time.monotonic() > deadline:

@@ -200,5 +200,5 @@ class JobSearch:
     statuses: tuple[JobStatus, ...] | None = None
     types: tuple[str, ...] | None = None
     leased_by: str | None = None
-    text: str | None = None  # a job id, an external id, a node or a type, matched exactly
+    text: str | None = None  # a job id, an external id or a holder node, matched exactly
     before_id: int | None = None  # id < before_id

@@ -334,7 +334,7 @@ def _search_conditions(search: JobSearch) -> list[Any]:
     text = (search.text or "").strip()
     if text:
         # Exact matches only, each served by an index: a prefix or substring search would scan the table.
-        matches = [c.external_id == text, c.leased_by == text, c.type == text]
+        matches = [c.external_id == text, c.leased_by == text]
         if text.isdigit() and len(text) < 19:
             matches.append(c.id == int(text))
         conditions.append(sa.or_(*matches))

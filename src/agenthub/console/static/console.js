@@ -188,7 +188,7 @@ function jobsView(params) {
   const restart = () => { pages.length = 1; refresh.now(); };
   more.addEventListener("click", () => { if (next !== null) { pages.push(next); refresh.now(); } });
   back.addEventListener("click", () => { if (pages.length > 1) { pages.pop(); refresh.now(); } });
-  const search = h("input", { id: "jobs-q", type: "search", placeholder: "job id, external id, node or type", value: state.q, size: 32 });
+  const search = h("input", { id: "jobs-q", type: "search", placeholder: "job id, external id or holder", value: state.q, size: 32 });
   const node = h("input", { id: "jobs-node", placeholder: "holder", value: state.node, size: 12 });
   const root = h("div", {},
     h("h2", {}, "Jobs"),
