@@ -1,4 +1,4 @@
-"""Throughput and queue depth per protocol, for the sparklines: finished jobs counted from the engine's
+"""Throughput and queue depth per protocol, for the sparklines: jobs that reached a final status counted from the engine's
 announcements (every replica's, through the bus) in fixed buckets, and pending jobs sampled on a timer.
 Kept in memory: a restarted console starts its lines afresh."""
 
@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 POINTS = 60
-FINISHING = frozenset({"success", "fail", "timeout", "expired", "cancelled"})
+FINAL = frozenset({"success", "failed", "cancelled", "expired"})
 
 
 class Pulse:
@@ -21,8 +21,9 @@ class Pulse:
         self._current: dict[str, int] = dict.fromkeys(self._done, 0)
         self.last_sample: datetime | None = None
 
-    def job_event(self, protocol: str, event: str) -> None:
-        if event in FINISHING and protocol in self._current:
+    def job_event(self, protocol: str, status: str) -> None:
+        """Counts a job that reached a final status (a failed attempt that will be retried does not)."""
+        if status in FINAL and protocol in self._current:
             self._current[protocol] += 1
 
     def sample(self, depths: dict[str, int], *, now: datetime) -> None:

@@ -10,7 +10,7 @@ def loops(console: ConsoleService) -> list[Loop]:
     async def count_finished() -> None:
         async with console.runtime.bus.subscribe(*console.channels()) as subscription:
             async for _channel, message in subscription:
-                console.pulse.job_event(console.protocol_of_job(message["kind"]), message["event"])
+                console.pulse.job_event(console.protocol_of_job(message["kind"]), message["status"])
 
     return [
         Loop("console-throughput", 1.0, count_finished),  # runs until cancelled; restarts after an error

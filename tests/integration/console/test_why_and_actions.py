@@ -3,7 +3,9 @@ hook; the operator's actions (cancel, retry now, disable/enable a node), each an
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -11,6 +13,8 @@ import pytest
 from agenthub.core.clock import ManualClock
 from agenthub.core.errors import InvalidTransition
 from agenthub.core.jobs import JobFilter, JobStatus, LeaseRef, NewJob
+from agenthub.sdk.devices import DeviceClient, Task
+from agenthub.server.runner import Listeners
 from agenthub.server.runtime import Runtime
 from tests.integration.console.conftest import BACKOFF_KIND, LEASE, node, oas_job, slow_backoff
 
@@ -144,3 +148,42 @@ async def test_a_disabled_node_is_not_given_a_job_by_a_push_protocol(
     assert other is not None
     with pytest.raises(InvalidTransition):
         await runtime.engine.lease_one(other.id, node_id="phone-1", lease_for=LEASE)
+
+
+async def test_devices_places_tasks_on_enabled_devices_only(
+    served: Listeners, operator: httpx.AsyncClient
+) -> None:
+    async with (
+        httpx.AsyncClient(base_url=served.urls["devices"], timeout=10) as devices,
+        DeviceClient(served.urls["devices"], device_id="phone-1") as one,
+        DeviceClient(served.urls["devices"], device_id="phone-2") as two,
+    ):
+        gate = asyncio.Event()
+
+        async def hold(_task: Task) -> dict[str, Any]:
+            await gate.wait()
+            return {}
+
+        one.task("DELIST")(hold)
+        two.task("DELIST")(hold)
+        await operator.post("/api/nodes/devices/phone-1/disable")
+        body = {"task_type": "DELIST", "data": {"product_ids": ["1"]}}
+        for _ in range(2):
+            dispatched = await devices.post("/api/dispatch-task", json=body)
+            assert dispatched.status_code == 200, dispatched.text
+            assert dispatched.json()["device_id"] == "phone-2"
+        dispatched = await devices.post("/api/dispatch-task", json=body)
+        assert dispatched.json()["device_id"] == "phone-2"  # 3/3: full
+        waiting = await devices.post("/api/dispatch-task", json=body)
+        task_id = waiting.json()["task_id"]
+        [job] = (await operator.get("/api/jobs", params={"q": task_id})).json()["jobs"]
+        assert job["status"] == "pending"
+        assert [r["text"] for r in await reasons(operator, job["id"])] == [
+            "every eligible device is full (all 1 online devices: 3/3 tasks each)"
+        ]
+        refused = await devices.post(
+            "/api/dispatch-task",
+            json={"task_type": "DELIST", "data": {"product_ids": ["1"]}, "device_id": "phone-1"},
+        )
+        assert refused.status_code != 200
+        gate.set()

@@ -135,7 +135,10 @@ class DevicesService:
         return await self._devices(await self.repo.all())
 
     async def online_devices(self) -> list[Device]:
-        return [d for d in await self._devices(await self.repo.connected()) if d.online]
+        """Connected devices that may take tasks: online, and not disabled by an operator (the console)."""
+        disabled = {node.node_id for node in await self.engine.nodes(NODE_KIND) if node.disabled}
+        devices = await self._devices(await self.repo.connected())
+        return [d for d in devices if d.online and d.device_id not in disabled]
 
     async def device(self, device_id: str) -> Device | None:
         registration = await self.repo.get(device_id)
@@ -191,8 +194,8 @@ class DevicesService:
             device = await self.device(device_id)
             if device is None:
                 raise DeviceNotFound(device_id)
-            if not device.online:
-                raise DeviceOffline(device_id)
+            if not device.online or device_id not in {d.device_id for d in await self.online_devices()}:
+                raise DeviceOffline(device_id)  # a disabled device takes no task, like an offline one
             if counts.get(device_id, 0) >= capacity:
                 raise DeviceBusy(device_id)
             return device
