@@ -68,10 +68,15 @@ function select(id, label, options, value) {
 
 // -- refresh scheduling: at most one fetch in flight per view, coalescing bursts of events --------------
 
+// Bumped when the view changes or the operator logs out: a view that is gone fetches nothing more.
+let generation = 0;
+
 function refresher(run) {
+  const born = generation;
   let timer = null, running = false, again = false;
   const go = async () => {
     timer = null;
+    if (born !== generation) return;
     if (running) { again = true; return; }
     running = true;
     try { await run(); } catch (error) { if (!(error instanceof LoggedOut)) console.warn(error.message); }
@@ -349,6 +354,7 @@ function disconnect() {
 // -- routing and login --------------------------------------------------------------------------------------
 
 function route() {
+  generation += 1;
   const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
   const params = new URLSearchParams(query);
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
@@ -364,6 +370,7 @@ function route() {
 }
 
 function showLogin() {
+  generation += 1;
   disconnect();
   view = null;
   $("#shell").hidden = true;
@@ -394,8 +401,8 @@ $("#login-form").addEventListener("submit", async (event) => {
 });
 
 $("#logout-btn").addEventListener("click", async () => {
+  showLogin();  // first: nothing of the old session fetches after the cookie is gone
   await fetch("/api/logout", { method: "POST", credentials: "same-origin" });
-  showLogin();
 });
 
 window.addEventListener("hashchange", () => { if (!$("#shell").hidden) route(); });
