@@ -1,6 +1,6 @@
-"""Throughput and queue depth per protocol, for the sparklines: jobs that reached a final status counted from the engine's
-announcements (every replica's, through the bus) in fixed buckets, and pending jobs sampled on a timer.
-Kept in memory: a restarted console starts its lines afresh."""
+"""Throughput and queue depth per protocol, for the sparklines: jobs that reached a final status, counted
+from the engine's announcements (every replica's, through the bus) in fixed buckets, and pending jobs
+sampled on a timer. Kept in memory: a restarted console starts its lines afresh."""
 
 from __future__ import annotations
 

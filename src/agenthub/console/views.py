@@ -18,7 +18,8 @@ def job_row(job: Job, protocol: str) -> dict[str, Any]:
         "status": job.status.value,
         "attempts": job.attempts,
         "max_attempts": job.max_attempts,
-        "holder": job.leased_by,
+        "holder": job.leased_by if job.status.is_held else None,  # the engine keeps the last holder
+        "last_holder": job.leased_by,
         "target_node": job.target_node,
         "external_id": job.external_id,
         "progress": job.progress,

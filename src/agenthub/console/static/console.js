@@ -240,7 +240,7 @@ function jobView(jobId) {
       h("div", { class: "grid2" },
         section("Job", "job-details", h("dl", {},
           ...[["protocol", j.protocol], ["kind", j.kind], ["type", j.type], ["external id", j.external_id],
-            ["attempts", `${j.attempts}/${j.max_attempts}`], ["holder", j.holder], ["target node", j.target_node],
+            ["attempts", `${j.attempts}/${j.max_attempts}`], ["holder", j.holder ?? (j.last_holder ? `none (last: ${j.last_holder})` : null)], ["target node", j.target_node],
             ["owner", j.owner_id], ["progress", j.progress === null ? null : `${j.progress}%`],
             ["message", j.message], ["error", j.error_code], ["scheduled", when(j.scheduled_at)],
             ["lease until", when(j.lease_until)], ["deadline", when(j.deadline)], ["created", when(j.created_at)],
@@ -323,7 +323,8 @@ function line(values, color) {
 function drawSparks(stats) {
   const boxes = Object.entries(stats.protocols || {}).map(([name, s]) => h("div", { class: "spark", dataset: { protocol: name } },
     h("h3", {}, name),
-    line(s.throughput, "#1f9d55"), h("span", { class: "throughput" }, `${s.throughput.at(-1) ?? 0} done`),
+    line(s.throughput, "#1f9d55"), h("span", { class: "throughput", title: "jobs finished over the line's span" },
+      `${s.throughput.reduce((a, b) => a + b, 0)} done`),
     line(s.queue, "#c27c0e"), h("span", { class: "queue" }, `${s.queue.at(-1) ?? 0} queued`)));
   $("#sparklines").replaceChildren(...boxes);
 }
