@@ -168,7 +168,7 @@ function jobsView(params) {
   const body = h("tbody");
   const state = {
     protocol: params.get("protocol") || "", status: params.get("status") || "",
-    node: params.get("node") || "", q: params.get("q") || "",
+    node: params.get("node") || "", type: params.get("type") || "", q: params.get("q") || "",
   };
   const pages = [null];  // the `before` cursor of each page shown so far
   const changed = changes();
@@ -195,12 +195,13 @@ function jobsView(params) {
   back.addEventListener("click", () => { if (pages.length > 1) { pages.pop(); refresh.now(); } });
   const search = h("input", { id: "jobs-q", type: "search", placeholder: "job id, external id or holder", value: state.q, size: 32 });
   const node = h("input", { id: "jobs-node", placeholder: "holder", value: state.node, size: 12 });
+  const type = h("input", { id: "jobs-type", placeholder: "type", value: state.type, size: 10 });
   const root = h("div", {},
     h("h2", {}, "Jobs"),
-    h("form", { class: "filters", id: "jobs-filters", onsubmit: (e) => { e.preventDefault(); state.q = search.value.trim(); state.node = node.value.trim(); restart(); } },
+    h("form", { class: "filters", id: "jobs-filters", onsubmit: (e) => { e.preventDefault(); state.q = search.value.trim(); state.node = node.value.trim(); state.type = type.value.trim(); restart(); } },
       select("jobs-protocol", "Protocol", protocols.map((p) => p.name), state.protocol),
       select("jobs-status", "Status", STATUSES, state.status),
-      node, search, h("button", { type: "submit" }, "Search")),
+      type, node, search, h("button", { type: "submit" }, "Search")),
     jobsTable("jobs-table", body),
     h("div", { class: "more" }, back, " ", more, " ", position));
   root.querySelector("#jobs-protocol").addEventListener("change", (e) => { state.protocol = e.target.value; restart(); });

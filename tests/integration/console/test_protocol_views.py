@@ -1,0 +1,57 @@
+"""What the protocols' console hooks add over the API: devices progress as logs, ComfyUI "unreachable since"
+and its task events, Oas load."""
+
+from __future__ import annotations
+
+import httpx
+
+from agenthub.core.clock import ManualClock
+from agenthub.core.jobs import LeaseRef, NewJob
+from agenthub.protocols.comfyui.spec import SPEC as COMFYUI
+from agenthub.server.runner import Listeners
+from agenthub.server.runtime import Runtime
+from tests.integration.console.conftest import LEASE, node
+
+
+async def test_device_progress_is_the_jobs_log(runtime: Runtime, operator: httpx.AsyncClient) -> None:
+    await node(runtime, "devices", "phone-1")
+    job = await runtime.engine.submit(NewJob(kind="devices.task", type="DELIST"))
+    assert job is not None
+    await runtime.engine.lease_one(job.id, node_id="phone-1", lease_for=LEASE)
+    await runtime.engine.progress(job.id, LeaseRef("phone-1"), percent=50, message="下架一半")
+    await runtime.engine.complete(job.id, LeaseRef("phone-1"), message="下架完成")
+    logs = (await operator.get(f"/api/jobs/{job.id}")).json()["logs"]
+    assert [(line["level"], line["message"]) for line in logs] == [
+        ("progress", "50% 下架一半"),
+        ("success", "下架完成"),
+    ]
+
+
+async def test_a_comfyui_task_for_an_unreachable_agent_says_since_when(
+    runtime: Runtime, served: Listeners, operator: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    admin = {"X-Admin-Key": COMFYUI.state_of(runtime).admin_key}
+    async with httpx.AsyncClient(base_url=served.urls["comfyui"] + "/api/agent/operator") as comfy:
+        agent = {"agent_id": "gpu-9", "base_url": "http://127.0.0.1:9"}  # nothing listens there
+        assert (await comfy.post("/agents", json=agent, headers=admin)).status_code == 201
+        manifest = {"name": "m", "role": "full", "version": "v1", "content": {}}
+        manifest_id = (await comfy.post("/manifests", json=manifest, headers=admin)).json()["id"]
+        task = await comfy.post(
+            "/tasks", json={"agent_id": "gpu-9", "manifest_id": manifest_id}, headers=admin
+        )
+        assert task.status_code == 201, task.text
+    [job] = (await operator.get("/api/jobs", params={"q": task.json()["id"]})).json()["jobs"]
+    texts = [r["text"] for r in (await operator.get(f"/api/jobs/{job['id']}/why")).json()["reasons"]]
+    assert texts[-1] == "ComfyUI agent gpu-9 unreachable since 2026-03-02T04:00:00+00:00"
+    assert "its agent gpu-9 is offline (none has ever connected)" in texts
+
+
+async def test_the_fleet_shows_comfyui_metrics_as_load(
+    runtime: Runtime, served: Listeners, operator: httpx.AsyncClient
+) -> None:
+    context = COMFYUI.state_of(runtime)
+    await context.agents.register(agent_id="gpu-3", base_url="http://127.0.0.1:9", allowed=True)
+    await context.repo.update_agent("gpu-3", now=runtime.clock.now(), metrics={"gpu": 41, "vram_gb": 7.5})
+    await node(runtime, "comfyui", "gpu-3")
+    [gpu] = (await operator.get("/api/fleet", params={"protocol": "comfyui"})).json()["nodes"]
+    assert gpu["load"] == "gpu 41, vram_gb 7.5"
