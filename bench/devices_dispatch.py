@@ -6,6 +6,11 @@ own process (`agenthub serve`, SQLite) and the devices in several client process
 server's, not the clients'.
 
     .venv/bin/python bench/devices_dispatch.py --devices 1000 --tasks 2000
+    .venv/bin/python bench/devices_dispatch.py --devices 1000 --tasks 5000 --rate 500   # open loop
+
+`--rate N` sends N dispatches per second whatever the answers (an open loop, as many independent callers
+would), instead of `--concurrency` calls in flight; `--profile FILE` records the server with py-spy (installed
+separately) during the dispatch phase, as collapsed stacks.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -83,26 +89,53 @@ async def _wait_http(url: str, timeout: float) -> None:
     raise SystemExit("server did not start")
 
 
-async def _dispatch_all(url: str, tasks: int, concurrency: int) -> tuple[dict[str, float], float]:
+async def _dispatch_all(
+    url: str, tasks: int, concurrency: int, rate: float | None
+) -> tuple[dict[str, float], float]:
     sent: dict[str, float] = {}
+    failed: list[float] = []
     queue: asyncio.Queue[int] = asyncio.Queue()
     for n in range(tasks):
         queue.put_nowait(n)
     body = {"task_type": "DELIST", "data": {"product_ids": ["1"]}}
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+    limits = httpx.Limits(max_connections=max(concurrency, 256))
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
+
+        async def one() -> None:
+            started = time.time()
+            try:
+                r = await http.post("/api/dispatch-task", json=body)
+            except httpx.HTTPError:
+                failed.append(started)  # an overloaded server: counted, not fatal
+                return
+            if r.status_code == 200 and r.json().get("success"):
+                sent[r.json()["task_id"]] = started
+            else:
+                failed.append(started)
 
         async def worker() -> None:
             while not queue.empty():
                 queue.get_nowait()
-                started = time.time()
-                r = await http.post("/api/dispatch-task", json=body)
-                if r.status_code == 200:
-                    sent[r.json()["task_id"]] = started
+                await one()
+
+        async def open_loop(per_second: float) -> None:
+            began, calls = time.monotonic(), []
+            for n in range(tasks):
+                delay = began + n / per_second - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                calls.append(asyncio.create_task(one()))
+            await asyncio.gather(*calls)
 
         began = time.monotonic()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        if rate:
+            await open_loop(rate)
+        else:
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
         while (await http.get("/")).json()["active_tasks"] > 0:  # noqa: ASYNC110 - polling the server
             await asyncio.sleep(0.05)
+        if failed:
+            print(f"dispatch calls failed  {len(failed)}")
         return sent, time.monotonic() - began
 
 
@@ -112,7 +145,10 @@ def main() -> int:
     parser.add_argument("--processes", type=int, default=4, help="client processes")
     parser.add_argument("--tasks", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16, help="dispatch calls in flight")
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--rate", type=float, default=None, help="dispatches per second (open loop)")
     parser.add_argument("--timeout", type=float, default=300, help="give up after this many seconds")
+    parser.add_argument("--profile", default=None, help="py-spy the server into this file (collapsed stacks)")
     args = parser.parse_args()
 
     port = _free_port()
@@ -121,7 +157,7 @@ def main() -> int:
     env = {
         **os.environ,
         "AGENTHUB_PROTOCOLS": "devices",
-        "AGENTHUB_DATABASE_URL": f"sqlite:///{workdir}/bench.db",
+        "AGENTHUB_DATABASE_URL": args.database_url or f"sqlite:///{workdir}/bench.db",
         "AGENTHUB_DEVICES_PORT": str(port),
         "AGENTHUB_LOG_LEVEL": "warning",
     }
@@ -142,9 +178,20 @@ def main() -> int:
         connected = sum(ready.get(timeout=args.timeout) for _ in procs)
         time.sleep(1.0)  # let the server settle before reading its memory
         rss_after = server_ps.memory_info().rss
+        spy = None
+        if args.profile:
+            py_spy = os.path.join(os.path.dirname(sys.executable), "py-spy")
+            spy = subprocess.Popen(
+                [py_spy, "record", "--pid", str(server.pid), "--format", "raw", "--output", args.profile],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         sent, elapsed = asyncio.run(
-            asyncio.wait_for(_dispatch_all(url, args.tasks, args.concurrency), args.timeout)
+            asyncio.wait_for(_dispatch_all(url, args.tasks, args.concurrency, args.rate), args.timeout)
         )
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
         stop.set()
         received: dict[str, float] = {}
         for _ in procs:

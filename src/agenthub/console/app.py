@@ -15,6 +15,7 @@ from agenthub.console.errors import ERRORS, render
 from agenthub.console.service import ConsoleService
 from agenthub.server.body_limit import BodySizeLimit
 from agenthub.server.errors import install_errors
+from agenthub.server.metrics import metrics_route
 
 STATIC = Path(__file__).parent / "static"
 # Everything the page loads comes from this server: a script injected anywhere would not run.
@@ -47,5 +48,6 @@ def create_app(console: ConsoleService) -> ASGIApp:
     app.include_router(routes_api.router)
     app.include_router(live.router)
     app.add_api_route("/", index, methods=["GET"], include_in_schema=False)
+    app.router.routes.append(metrics_route(console.runtime))  # Prometheus scrapes it without a login
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return BodySizeLimit(app, max_bytes=64 * 1024, too_large=lambda: render(ERRORS.too_large))

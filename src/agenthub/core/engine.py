@@ -27,7 +27,16 @@ from agenthub.core.jobs import (
     NewJob,
 )
 from agenthub.core.nodes import AgentNode, NodeSighting
-from agenthub.core.ports import EventSink, Guard, JobStore, NodeStore, Rule, TxHook
+from agenthub.core.ports import (
+    EngineObserver,
+    EventSink,
+    Guard,
+    JobStore,
+    NodeStore,
+    QuietObserver,
+    Rule,
+    TxHook,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +61,7 @@ class Engine:
         backoff: Backoff | None = None,
         backoff_by_kind: Mapping[str, Backoff] | None = None,
         spread: Callable[[], float] = random.random,
+        observer: EngineObserver | None = None,
     ) -> None:
         self._jobs = jobs
         self._nodes = nodes
@@ -63,6 +73,7 @@ class Engine:
         self._backoff = backoff or Backoff()
         self._backoff_by_kind = dict(backoff_by_kind or {})
         self._spread = spread
+        self._observer: EngineObserver = observer or QuietObserver()
 
     def register_kind(self, kind: str, policy: KindPolicy) -> None:
         self._policies[kind] = policy
@@ -120,6 +131,14 @@ class Engine:
         if unknown or not fields:
             raise ValueError(f"cannot group jobs by {sorted(unknown) or 'nothing'}")
         return await self._jobs.count_by(query, fields)
+
+    def kinds(self) -> list[str]:
+        """The job kinds registered on this engine (each protocol registers its own)."""
+        return sorted(self._policies)
+
+    async def node_counts(self) -> dict[tuple[str, str], int]:
+        """How many nodes there are, by (kind, status), as the presence sweep last left them."""
+        return await self._nodes.counts()
 
     async def search_jobs(self, search: JobSearch, *, limit: int = 50) -> list[Job]:
         """Jobs of every kind for the console: newest first, keyset-paged by `search.before_id`."""
@@ -305,6 +324,7 @@ class Engine:
         if change.event is None:
             return
         job, event = change.job, change.event
+        self._observer.job_changed(change)
         message = {
             "job_id": job.id,
             "kind": job.kind,
@@ -334,10 +354,13 @@ class Engine:
         return node.is_online(self.clock.now(), self.silence(node.kind))
 
     async def node_seen(self, sighting: NodeSighting) -> AgentNode:
-        return await self._nodes.seen(sighting, now=self.clock.now())
+        node = await self._nodes.seen(sighting, now=self.clock.now())
+        self._observer.node_seen(node)
+        return node
 
     async def node_gone(self, kind: str, node_id: str) -> None:
         await self._nodes.mark_offline(kind, node_id, now=self.clock.now())
+        self._observer.node_gone(kind, node_id, reason="disconnected")
 
     async def node(self, kind: str, node_id: str) -> AgentNode | None:
         return await self._nodes.get(kind, node_id)
@@ -354,6 +377,8 @@ class Engine:
         gone += await self._nodes.mark_stale_offline(
             now=now, silent_for=self._default_silence, exclude_kinds=tuple(self._silence)
         )
+        for node in gone:
+            self._observer.node_gone(node.kind, node.node_id, reason="silent")
         return gone
 
     # -- operator actions (the console) -------------------------------------------------------------------

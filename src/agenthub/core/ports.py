@@ -68,6 +68,9 @@ class NodeStore(Protocol):
         exclude_kinds: Sequence[str] = (),
     ) -> list[AgentNode]: ...
 
+    async def counts(self) -> dict[tuple[str, str], int]:
+        """How many nodes there are, by (kind, status)."""
+
     async def all_nodes(self) -> list[AgentNode]: ...
 
     async def set_disabled(
@@ -81,3 +84,27 @@ class EventSink(Protocol):
     """Where the engine announces changes after they are committed (the live bus)."""
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None: ...
+
+
+class EngineObserver(Protocol):
+    """Told of what the engine did, after it is committed (metrics, logs). Calls are synchronous and must
+    be cheap; an observer never fails the engine's call (it keeps its own errors to itself)."""
+
+    def job_changed(self, change: Change) -> None: ...
+
+    def node_seen(self, node: AgentNode) -> None: ...
+
+    def node_gone(self, kind: str, node_id: str, *, reason: str) -> None: ...
+
+
+class QuietObserver:
+    """The observer of an engine nobody watches."""
+
+    def job_changed(self, change: Change) -> None:
+        return None
+
+    def node_seen(self, node: AgentNode) -> None:
+        return None
+
+    def node_gone(self, kind: str, node_id: str, *, reason: str) -> None:
+        return None

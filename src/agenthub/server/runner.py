@@ -16,8 +16,9 @@ import uvicorn
 
 from agenthub.core.clock import Clock
 from agenthub.protocols.registry import available
-from agenthub.server import log_redaction
+from agenthub.server import log_redaction, logs
 from agenthub.server.loops import Loop, LoopGroup
+from agenthub.server.metrics import HttpMetrics
 from agenthub.server.protocol import ProtocolSpec
 from agenthub.server.runtime import Runtime
 from agenthub.server.settings import Settings
@@ -66,8 +67,9 @@ class Listeners:
 
     async def _start(self, spec: AnySpec) -> None:
         port = self._ports.get(spec.name, spec.settings_of(self._runtime).port)
+        app = spec.create_app(spec.state_of(self._runtime))
         config = uvicorn.Config(
-            spec.create_app(spec.state_of(self._runtime)),
+            HttpMetrics(app, self._runtime.metrics, protocol=spec.name),
             host=self._host,
             port=port,
             lifespan="off",
@@ -77,6 +79,7 @@ class Listeners:
             ws_ping_interval=None,
         )
         log_redaction.install()  # after uvicorn.Config, which (re)configures its loggers
+        logs.adopt_uvicorn()  # and back to the format `agenthub serve` chose, if it chose one
         try:
             sock = listen_socket(self._host, port)
         except OSError as exc:

@@ -9,6 +9,7 @@ from typing import Any
 from agenthub.bus import Bus
 from agenthub.core.clock import Clock
 from agenthub.core.engine import Engine
+from agenthub.server.metrics import Metrics
 from agenthub.server.settings import Settings
 from agenthub.storage import Database
 
@@ -51,3 +52,4 @@ class Runtime:
     engine: Engine
     jwt_secret: str
     states: ProtocolStates = field(default_factory=ProtocolStates)
+    metrics: Metrics = field(default_factory=Metrics)  # this runtime's own registry (see server/metrics.py)

@@ -54,6 +54,7 @@ class ServerSettings(_Env):
     host: str = "127.0.0.1"
     protocols: str = Field(default="all", description="comma-separated protocol names, or 'all'")
     log_level: str = "info"
+    log_format: Literal["text", "json"] = Field(default="text", description="log lines as text or JSON")
 
     def selected_protocols(self, available: tuple[str, ...]) -> list[str]:
         if self.protocols.strip() in ("", "all"):

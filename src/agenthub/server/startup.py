@@ -15,6 +15,8 @@ from agenthub.core.engine import Engine
 from agenthub.core.jobs import Backoff
 from agenthub.protocols.registry import available
 from agenthub.schema import project_schema
+from agenthub.server.logs import EngineLog, Observers
+from agenthub.server.metrics import Metrics
 from agenthub.server.runtime import ConfigurationError, Runtime
 from agenthub.server.settings import EngineSettings, Settings
 from agenthub.storage import Database, SqlJobStore, SqlNodeStore
@@ -40,6 +42,7 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
     try:
         await migrate(db, project_schema())
         await bus.start()
+        metrics = Metrics()
         engine = Engine(
             SqlJobStore(db),
             SqlNodeStore(db),
@@ -50,9 +53,12 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
             backoff_by_kind={
                 kind: Backoff(**b.model_dump()) for kind, b in settings.engine.retry_backoff.items()
             },
+            observer=Observers(metrics, EngineLog()),
         )
         secret = await _jwt_secret(settings, db)
-        yield Runtime(settings=settings, db=db, bus=bus, clock=clock, engine=engine, jwt_secret=secret)
+        yield Runtime(
+            settings=settings, db=db, bus=bus, clock=clock, engine=engine, jwt_secret=secret, metrics=metrics
+        )
     finally:
         await bus.close()
         await db.dispose()

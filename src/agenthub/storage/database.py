@@ -95,6 +95,23 @@ class Database:
         async with _translated(), self.engine.connect() as conn:
             yield conn
 
+    @property
+    def write_queue_depth(self) -> int:
+        """Writers waiting for the SQLite write lock (0 on PostgreSQL, which has no such lock)."""
+        waiters = getattr(self._write_lock, "_waiters", None)  # asyncio.Lock keeps them; no public count
+        return len(waiters) if waiters else 0
+
+    def pool_stats(self) -> dict[str, int]:
+        """The connection pool as it is now: its size, connections in use, idle and overflowing ones."""
+        pool: Any = self.engine.pool
+        stats: dict[str, int] = {}
+        for name, method in (("size", "size"), ("checked_out", "checkedout"), ("idle", "checkedin")):
+            if callable(getattr(pool, method, None)):
+                stats[name] = int(getattr(pool, method)())
+        if callable(getattr(pool, "overflow", None)):
+            stats["overflow"] = max(0, int(pool.overflow()))
+        return stats
+
     async def ping(self) -> bool:
         try:
             async with self.engine.connect() as conn:

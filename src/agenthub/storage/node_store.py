@@ -94,6 +94,12 @@ class SqlNodeStore:
         async with self.db.write() as conn:
             return [row_to_node(r) for r in await conn.execute(stmt)]
 
+    async def counts(self) -> dict[tuple[str, str], int]:
+        c = agent_nodes.c
+        query = sa.select(c.kind, c.status, sa.func.count()).group_by(c.kind, c.status)
+        async with self.db.read() as conn:
+            return {(kind, status): n for kind, status, n in (await conn.execute(query)).all()}
+
     async def all_nodes(self) -> list[AgentNode]:
         query = sa.select(agent_nodes).order_by(agent_nodes.c.kind, agent_nodes.c.node_id)
         async with self.db.read() as conn:

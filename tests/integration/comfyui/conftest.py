@@ -118,6 +118,7 @@ class ComfyWorld:
         """A task leased to the agent as if it had taken a push: (task id, token, nonce, manifest id)."""
         manifest = await self.manifest(name=f"m-{agent_id}-{self.clock.now().timestamp()}")
         task = await self.task(agent_id, manifest["id"])
+        await self.context.pusher.settled()  # the push that creating the task set off has ended
         agent = await self.context.repo.agent(agent_id)
         assert agent is not None
         job = await self.context.tasks.task(task["id"])

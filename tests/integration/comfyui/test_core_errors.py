@@ -85,10 +85,10 @@ async def test_http_errors_say_what_was_wrong(world: ComfyWorld) -> None:
     assert r.status_code == 404 and r.json()["detail"] == "AGENT_ROUTE_NOT_FOUND" and r.json()["message"]
     r = await world.http.delete("/api/agent/auth/verify")
     assert r.status_code == 405 and r.json()["detail"] == "AGENT_METHOD_NOT_ALLOWED" and r.json()["message"]
-    # A body nested too deep for the JSON parser: not a validation error, but still a readable answer.
+    # A body nested too deep for the JSON parser: an answer that says what is wrong.
     deep = b"[" * 100_000 + b"]" * 100_000
     r = await world.http.post(
         "/api/agent/auth/verify", content=deep, headers={"content-type": "application/json"}
     )
     assert r.status_code == 400, r.text
-    assert r.json() == {"detail": "AGENT_HTTP_ERROR", "message": "There was an error parsing the body"}
+    assert r.json() == {"detail": "AGENT_REQUEST_INVALID", "message": "body: JSON nested too deeply to read"}

@@ -179,7 +179,9 @@ async def test_a_task_for_a_down_agent_stays_pending_and_is_pushed_later(
     await world.agent("gpu-1", base_url=f"http://127.0.0.1:{free_port()}")
     manifest = await world.manifest({"models": [models.item("vae.pt")]})
     task = await world.task("gpu-1", manifest["id"])
-    assert task["status"] == "pending" and task["pushes"] == 1
+    assert task["status"] == "pending"
+    await world.context.pusher.settled()  # the push creating the task set off found nobody
+    assert (await world.task_view(task["id"]))["pushes"] == 1
     async with await start_agent(world, tmp_path / "ComfyUI") as running:
         await world.http.patch(
             "/api/agent/operator/agents/gpu-1", json={"base_url": running.url}, headers=world.admin

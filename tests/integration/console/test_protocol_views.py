@@ -3,6 +3,8 @@ and its task events, Oas load."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from agenthub.core.clock import ManualClock
@@ -36,10 +38,15 @@ async def test_a_comfyui_task_for_an_unreachable_agent_says_since_when(
         assert (await comfy.post("/agents", json=agent, headers=admin)).status_code == 201
         manifest = {"name": "m", "role": "full", "version": "v1", "content": {}}
         manifest_id = (await comfy.post("/manifests", json=manifest, headers=admin)).json()["id"]
-        task = await comfy.post(
-            "/tasks", json={"agent_id": "gpu-9", "manifest_id": manifest_id}, headers=admin
-        )
-        assert task.status_code == 201, task.text
+        async with runtime.bus.subscribe("jobs.comfyui.task") as announcements:
+            body = {"agent_id": "gpu-9", "manifest_id": manifest_id}
+            task = await comfy.post("/tasks", json=body, headers=admin)
+            assert task.status_code == 201, task.text
+            async with asyncio.timeout(10):  # the push loop tries it, and takes it back
+                while True:
+                    item = await announcements.get()
+                    if item is not None and item[1]["event"] == "timeout_requeued":
+                        break
     [job] = (await operator.get("/api/jobs", params={"q": task.json()["id"]})).json()["jobs"]
     texts = [r["text"] for r in (await operator.get(f"/api/jobs/{job['id']}/why")).json()["reasons"]]
     assert texts[-1] == "ComfyUI agent gpu-9 unreachable since 2026-03-02T04:00:00+00:00"

@@ -53,3 +53,10 @@ async def test_logout_ends_the_session(console_url: str) -> None:
 async def test_a_forged_or_foreign_token_is_refused(console_url: str) -> None:
     async with httpx.AsyncClient(base_url=console_url, cookies={"agenthub_console": "a.b.c"}) as http:
         assert (await http.get("/api/fleet")).status_code == 401
+
+
+async def test_metrics_are_on_the_console_port_without_a_login(console_url: str) -> None:
+    async with httpx.AsyncClient(base_url=console_url) as http:
+        response = await http.get("/metrics")
+    assert response.status_code == 200
+    assert "agenthub_jobs" in response.text

@@ -13,10 +13,12 @@ import pytest
 from agenthub.core.clock import ManualClock
 from agenthub.core.errors import InvalidTransition
 from agenthub.core.jobs import JobFilter, JobStatus, LeaseRef, NewJob
+from agenthub.protocols.devices.spec import SPEC as DEVICES
 from agenthub.sdk.devices import DeviceClient, Task
 from agenthub.server.runner import Listeners
 from agenthub.server.runtime import Runtime
 from tests.integration.console.conftest import BACKOFF_KIND, LEASE, node, oas_job, slow_backoff
+from tests.integration.devices.conftest import eventually
 
 
 async def reasons(operator: httpx.AsyncClient, job_id: int) -> list[dict[str, str]]:
@@ -151,7 +153,7 @@ async def test_a_disabled_node_is_not_given_a_job_by_a_push_protocol(
 
 
 async def test_devices_places_tasks_on_enabled_devices_only(
-    served: Listeners, operator: httpx.AsyncClient
+    runtime: Runtime, served: Listeners, operator: httpx.AsyncClient
 ) -> None:
     async with (
         httpx.AsyncClient(base_url=served.urls["devices"], timeout=10) as devices,
@@ -167,6 +169,12 @@ async def test_devices_places_tasks_on_enabled_devices_only(
         one.task("DELIST")(hold)
         two.task("DELIST")(hold)
         await operator.post("/api/nodes/devices/phone-1/disable")
+        fleet = DEVICES.state_of(runtime).service.fleet
+
+        async def heard() -> bool:  # the devices protocol hears of it through the bus
+            return fleet.nodes["phone-1"].disabled
+
+        await eventually(heard)
         body = {"task_type": "DELIST", "data": {"product_ids": ["1"]}}
         for _ in range(2):
             dispatched = await devices.post("/api/dispatch-task", json=body)
@@ -185,5 +193,5 @@ async def test_devices_places_tasks_on_enabled_devices_only(
             "/api/dispatch-task",
             json={"task_type": "DELIST", "data": {"product_ids": ["1"]}, "device_id": "phone-1"},
         )
-        assert refused.status_code != 200
+        assert refused.json()["success"] is False  # refused like an offline device
         gate.set()

@@ -27,8 +27,9 @@ async def test_malformed_register(device: DeviceFactory) -> None:
             "message": "设备ID不能为空",
             "error_code": "MISSING_DEVICE_ID",
         }
-    await dev.client.emit("device_register", {"device_id": "x" * 500})
-    assert (await dev.next("register_error"))["error_code"] == "INVALID_DEVICE_ID"
+    for device_id in ("x" * 500, "a\x00b"):
+        await dev.client.emit("device_register", {"device_id": device_id})
+        assert (await dev.next("register_error"))["error_code"] == "INVALID_DEVICE_ID"
 
 
 async def test_malformed_task_events(device: DeviceFactory, http: httpx.AsyncClient) -> None:

@@ -115,15 +115,18 @@ async def test_dispatch_errors(device: DeviceFactory, http: httpx.AsyncClient) -
         "message": "缺少必要参数: task_type",
         "error_code": "MISSING_PARAMETER",
     }
+    # Refused dispatches are HTTP 200 with success false, as the original answers them.
     r = await http.post("/api/dispatch-task", json={"task_type": "DELIST", "data": {"product_ids": ["1"]}})
-    assert r.status_code == 503 and r.json()["message"] == "没有可用设备"
+    assert r.status_code == 200
+    assert r.json() == {"success": False, "message": "没有可用设备", "error_code": "NO_AVAILABLE_DEVICE"}
     r = await http.post("/api/dispatch-task", json={"task_type": "DELIST", "data": {}, "device_id": "nope"})
     assert r.status_code in (400, 404)
     r = await http.post(
         "/api/dispatch-task",
         json={"task_type": "DELIST", "data": {"product_ids": ["1"]}, "device_id": "nope"},
     )
-    assert r.status_code == 404 and r.json()["message"] == "指定设备不存在"
+    assert r.status_code == 200
+    assert r.json() == {"success": False, "message": "指定设备不存在: nope", "error_code": "DEVICE_NOT_FOUND"}
     dev = await device()
     r = await http.post("/api/dispatch-task", json={"task_type": "REBOOT", "data": {}})
     assert r.status_code == 400 and r.json()["error_code"] == "INVALID_TASK_TYPE"
@@ -139,7 +142,12 @@ async def test_dispatch_errors(device: DeviceFactory, http: httpx.AsyncClient) -
         "/api/dispatch-task",
         json={"task_type": "DELIST", "data": {"product_ids": ["1"]}, "device_id": "android_001"},
     )
-    assert r.status_code == 409 and r.json()["message"] == "指定设备任务已满"
+    assert r.status_code == 200
+    assert r.json() == {
+        "success": False,
+        "message": "指定设备任务已满: android_001",
+        "error_code": "DEVICE_BUSY",
+    }
     [seen] = (await http.get("/api/devices")).json()["devices"]
     assert seen["status"] == "busy" and seen["task_count"] == 3
     await dev.close()
@@ -148,7 +156,12 @@ async def test_dispatch_errors(device: DeviceFactory, http: httpx.AsyncClient) -
         "/api/dispatch-task",
         json={"task_type": "DELIST", "data": {"product_ids": ["1"]}, "device_id": "android_001"},
     )
-    assert r.status_code == 409 and r.json()["message"] == "指定设备不在线"
+    assert r.status_code == 200
+    assert r.json() == {
+        "success": False,
+        "message": "指定设备不在线: android_001",
+        "error_code": "DEVICE_OFFLINE",
+    }
     r = await http.get("/api/task/unknown/status")
     assert r.status_code == 404
     assert r.json() == {"success": False, "message": "任务不存在", "error_code": "TASK_NOT_FOUND"}

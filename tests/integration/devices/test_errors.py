@@ -96,18 +96,22 @@ async def test_core_error_on_socketio(
 
 
 async def test_the_same_error_on_the_real_path(device: DeviceFactory, http: httpx.AsyncClient) -> None:
-    """Without injection: progress on a finished task (the engine refuses the lease) is refused."""
+    """Without injection: progress on a cancelled task (the engine refuses the lease) is refused."""
     dev = await device()
     task_id = (await dispatch(http))["task_id"]
     await dev.next("new_task")
-    await dev.result(task_id)
-    await dev.next("task_result_ack")
+    assert (await http.post(f"/api/task/{task_id}/cancel")).status_code == 200
+    await dev.next("cancel_task")
     await dev.progress(task_id, 50)
     assert await dev.next("error") == {
         "message": "设备未持有该任务，已拒绝",
         "error_code": "TASK_NOT_HELD",
         "task_id": task_id,
     }
-    r = await http.post(f"/api/task/{task_id}/cancel")
+    done_id = (await dispatch(http))["task_id"]
+    await dev.next("new_task")
+    await dev.result(done_id)
+    await dev.next("task_result_ack")
+    r = await http.post(f"/api/task/{done_id}/cancel")
     assert r.status_code == 409
     assert r.json() == {"success": False, "message": "任务已结束，无法取消", "error_code": "TASK_FINISHED"}

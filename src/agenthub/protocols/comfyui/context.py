@@ -1,4 +1,4 @@
-"""The ComfyUI platform's shared state (keys, repository, agents, tasks, the push client), built at start."""
+"""The ComfyUI platform's shared state (keys, repository, agents, tasks, the pusher), built at start."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from fastapi import Depends, Request
 from pydantic import SecretStr
 
 from agenthub.protocols.comfyui.agents import ComfyuiAgents
+from agenthub.protocols.comfyui.doorbell import Doorbell
+from agenthub.protocols.comfyui.pushing import Pusher
 from agenthub.protocols.comfyui.repository import ComfyuiRepository
 from agenthub.protocols.comfyui.service import ComfyuiTasks
 from agenthub.protocols.comfyui.settings import ComfyuiSettings
@@ -39,13 +41,16 @@ class ComfyuiContext:
         self.repo = ComfyuiRepository(runtime.db)
         self.agents = ComfyuiAgents(runtime.engine, self.repo)
         self.http = httpx.AsyncClient()
-        self.tasks = ComfyuiTasks(runtime, settings, self.repo, self.tokens, self.http)
+        doorbell = Doorbell()
+        self.tasks = ComfyuiTasks(runtime, settings, self.repo, self.tokens, doorbell)
+        self.pusher = Pusher(self.tasks, self.http, doorbell)
 
     def agent_token_ttl(self, requested: int | None) -> timedelta:
         seconds = requested or self.settings.agent_token_ttl_seconds
         return timedelta(seconds=min(seconds, self.settings.agent_token_max_ttl_seconds))
 
     async def close(self) -> None:
+        await self.pusher.stop()
         await self.http.aclose()
 
 

@@ -7,7 +7,9 @@ route, a body that could not be parsed at all). The seed's codes stand alone, as
 
 from __future__ import annotations
 
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from agenthub.core.errors import (
@@ -85,6 +87,33 @@ ERRORS = ErrorFormat(
     too_large=WireError(413, "AGENT_BODY_TOO_LARGE", ""),
     internal=WireError(500, "AGENT_INTERNAL_ERROR", ""),
 )
+
+
+def unreadable_body(exc: BaseException) -> WireError | None:
+    """FastAPI answers every body it cannot parse with one 400 "There was an error parsing the body"; say
+    what was wrong instead, from the error behind it."""
+    cause = exc.__cause__
+    if isinstance(cause, RecursionError):
+        return WireError(400, "AGENT_REQUEST_INVALID", "body: JSON nested too deeply to read")
+    if isinstance(cause, UnicodeDecodeError):
+        return WireError(400, "AGENT_REQUEST_INVALID", "body: not valid UTF-8, so not valid JSON")
+    if isinstance(cause, ValueError):
+        return WireError(400, "AGENT_REQUEST_INVALID", f"body: not valid JSON ({cause})")
+    return None
+
+
+def install_body_errors(app: FastAPI) -> None:
+    """Puts `unreadable_body` in front of the HTTP error handler `install_errors` set up."""
+    fallback = app.exception_handlers[StarletteHTTPException]
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        unreadable = unreadable_body(exc)
+        if unreadable is not None:
+            return render(unreadable)
+        answer = fallback(request, exc)
+        return answer if isinstance(answer, Response) else await answer
+
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
 
 
 def too_large() -> Response:

@@ -15,7 +15,15 @@ from agenthub.protocols.comfyui.errors import (
     ManifestNotFound,
     TokenPayloadMismatch,
 )
-from agenthub.protocols.comfyui.schemas import AlertIn, CompleteIn, EventIn, FailedIn, HeartbeatIn, VerifyIn
+from agenthub.protocols.comfyui.schemas import (
+    AlertIn,
+    CompleteIn,
+    EventIn,
+    FailedIn,
+    HeartbeatIn,
+    Int64Path,
+    VerifyIn,
+)
 from agenthub.protocols.comfyui.security import CurrentAgent, TaskReceipt, TokenTask, bearer, claims_of
 from agenthub.protocols.comfyui.tokens import Claims
 from agenthub.protocols.comfyui.wire import event_out, fmt_time, manifest_out, receipt_out
@@ -60,7 +68,7 @@ async def verify(body: VerifyIn, request: Request, comfy: Comfy) -> dict[str, An
 
 
 @router.get("/manifests/{manifest_id}")
-async def manifest(manifest_id: int, receipt: TokenTask, comfy: Comfy) -> dict[str, Any]:
+async def manifest(manifest_id: Int64Path, receipt: TokenTask, comfy: Comfy) -> dict[str, Any]:
     found = await comfy.repo.manifest(manifest_id)
     if found is None:
         raise ManifestNotFound(manifest_id)

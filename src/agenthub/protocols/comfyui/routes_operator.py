@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from agenthub.core.jobs import JobQuery, JobStatus
 from agenthub.protocols.comfyui.agents import Presence
@@ -21,6 +21,8 @@ from agenthub.protocols.comfyui.schemas import (
     AgentIn,
     AgentPatch,
     AgentTokenIn,
+    Int64,
+    Int64Path,
     ManifestIn,
     ManifestVersionIn,
     TaskIn,
@@ -42,7 +44,7 @@ async def _known_agent(agent_id: str, comfy: Comfy) -> Agent:
     return await comfy.agents.get(agent_id)
 
 
-async def _known_manifest(manifest_id: int, comfy: Comfy) -> Manifest:
+async def _known_manifest(manifest_id: Int64Path, comfy: Comfy) -> Manifest:
     found = await comfy.repo.manifest(manifest_id)
     if found is None:
         raise ManifestNotFound(manifest_id)
@@ -136,18 +138,19 @@ async def manifest(found: KnownManifest) -> dict[str, Any]:
 
 
 @router.post("/tasks", status_code=201)
-async def create_task(body: TaskIn, comfy: Comfy) -> dict[str, Any]:
+async def create_task(body: TaskIn, request: Request, comfy: Comfy) -> dict[str, Any]:
     target = await comfy.agents.get(body.agent_id)
     if not target.allowed:
         raise AgentNotAllowed(body.agent_id)
     if await comfy.repo.manifest(body.manifest_id) is None:
         raise ManifestNotFound(body.manifest_id)
-    return task_out(await comfy.tasks.create(target, body.manifest_id))
+    created = await comfy.tasks.create(target, body.manifest_id, platform_url=str(request.base_url))
+    return task_out(created)
 
 
 @router.get("/tasks")
 async def tasks(
-    comfy: Comfy, agent_id: str | None = None, status: str | None = None, limit: int = 100
+    comfy: Comfy, agent_id: str | None = None, status: str | None = None, limit: Int64 = 100
 ) -> dict[str, Any]:
     query = JobQuery(kind=TASK_KIND, statuses=_statuses(status), target_node=agent_id)
     found, total = await comfy.runtime.engine.find(query, limit=min(max(limit, 1), 500))

@@ -1,23 +1,20 @@
 """ComfyUI tasks on the engine: creating them, pushing them to their agent, and the agent's receipts.
 
 A task is an engine job of kind `comfyui.task`: its `agt_...` id is the job's external_id, its agent the
-job's target_node, its expiry the job's deadline (the engine then ends it as `expired`). Pushing leases the
-job to its agent; a push the agent did not take releases the lease, so the job is pending again and pushed
-after the kind's retry delay.
+job's target_node, its expiry the job's deadline (the engine then ends it as `expired`). Pushing (module
+`pushing`) leases the job to its agent; a push the agent did not take releases the lease, so the job is
+pending again and pushed after the kind's retry delay.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
-
-from agenthub.core.errors import InvalidTransition, LeaseMismatch
-from agenthub.core.jobs import Change, Job, JobFilter, JobQuery, JobStatus, KindPolicy, LeaseRef, NewJob
+from agenthub.core.errors import LeaseMismatch
+from agenthub.core.jobs import Change, Job, JobStatus, KindPolicy, LeaseRef, NewJob
+from agenthub.protocols.comfyui.doorbell import Doorbell
 from agenthub.protocols.comfyui.errors import (
     ComfyuiError,
     TaskExpired,
@@ -30,10 +27,7 @@ from agenthub.protocols.comfyui.records import Agent, TaskEvent
 from agenthub.protocols.comfyui.repository import ComfyuiRepository
 from agenthub.protocols.comfyui.settings import ComfyuiSettings
 from agenthub.protocols.comfyui.tokens import Issued, TokenService
-from agenthub.protocols.comfyui.wire import fmt_time
 from agenthub.server.runtime import Runtime
-
-log = logging.getLogger(__name__)
 
 # Pushes are retried until the task's deadline, however many there are: attempts only count pushes.
 PUSH_ATTEMPTS = 1_000_000
@@ -63,26 +57,27 @@ class ComfyuiTasks:
         settings: ComfyuiSettings,
         repo: ComfyuiRepository,
         tokens: TokenService,
-        http: httpx.AsyncClient,
+        doorbell: Doorbell,
     ) -> None:
         self.runtime = runtime
         self.engine = runtime.engine
         self.settings = settings
         self.repo = repo
         self.tokens = tokens
-        self.http = http
+        self.doorbell = doorbell
 
     def now(self) -> datetime:
         return self.runtime.clock.now()
 
     # -- operator ---------------------------------------------------------------------------------------
 
-    async def create(self, agent: Agent, manifest_id: int) -> Job:
+    async def create(self, agent: Agent, manifest_id: int, *, platform_url: str) -> Job:
+        """A pending task; the push loop sends it (woken at once), so the operator never waits on an agent."""
         now = self.now()
         new = NewJob(
             kind=TASK_KIND,
             type="sync",
-            payload={"manifest_id": manifest_id},
+            payload={"manifest_id": manifest_id, "platform_url": platform_url},
             max_attempts=PUSH_ATTEMPTS,
             external_id=new_task_id(now),
             target_node=agent.agent_id,
@@ -90,33 +85,13 @@ class ComfyuiTasks:
         )
         job = await self.engine.submit(new)
         assert job is not None  # no dedupe key, so never refused as a duplicate
-        if agent.allowed:
-            await self.push_to(agent)
-        return await self.engine.get(job.id)
+        self.doorbell.ring()
+        return job
 
     async def task(self, task_id: str) -> Job | None:
         return await self.engine.get_by_external_id(TASK_KIND, task_id)
 
-    # -- pushing ----------------------------------------------------------------------------------------
-
-    async def push_due(self) -> None:
-        await self.engine.expire_due()
-        due = JobQuery(kind=TASK_KIND, statuses=(JobStatus.PENDING,), due_at=self.now())
-        targets = [target for (target,) in await self.engine.count_by(due, "target_node") if target]
-        for agent in await self.repo.allowed_agents(targets):
-            await self.push_to(agent)
-
-    async def push_to(self, agent: Agent) -> None:
-        leased = await self.engine.lease(
-            JobFilter(kind=TASK_KIND, node_id=agent.agent_id),
-            node_id=agent.agent_id,
-            limit=1,
-            lease_for=timedelta(seconds=self.settings.task_ttl_seconds),
-        )
-        for job in leased:
-            problem = await self._deliver(agent, job)
-            if problem is not None:
-                await self._take_back(job, problem)
+    # -- pushing (see `pushing`) -----------------------------------------------------------------------
 
     def task_token(self, job: Job) -> Issued:
         now = self.now()
@@ -128,37 +103,11 @@ class ComfyuiTasks:
             agent_id=job.target_node, task_id=job.external_id, scope="task", now=now, ttl=ttl
         )
 
-    async def _deliver(self, agent: Agent, job: Job) -> str | None:
-        """POSTs the task to the agent; the reason it was not taken, or None."""
-        issued = self.task_token(job)
-        body = {
-            "taskId": job.external_id,
-            "agentId": agent.agent_id,
-            "manifestId": job.payload.get("manifest_id"),
-            "token": issued.token,
-            "nonce": issued.nonce,
-            "expiresAt": fmt_time(job.deadline) if job.deadline else None,
-        }
-        url = agent.base_url.rstrip("/") + "/tasks"
-        try:
-            response = await self.http.post(url, json=body, timeout=self.settings.push_timeout_seconds)
-        except httpx.HTTPError as exc:
-            return f"agent unreachable: {type(exc).__name__}"
-        if response.is_success:
-            return None
-        return f"agent refused the task: HTTP {response.status_code}"
-
-    async def _take_back(self, job: Job, reason: str) -> None:
-        def still_leased(current: Job) -> None:
-            # If the agent already reported (a push that timed out here but arrived), it keeps the task.
-            if current.status is not JobStatus.LEASED:
-                raise InvalidTransition(current.id, current.status, "release")
-
-        log.info("task %s not pushed to %s (%s); retrying later", job.external_id, job.target_node, reason)
-        with contextlib.suppress(InvalidTransition, LeaseMismatch):
-            await self.engine.release(
-                job.id, LeaseRef(job.leased_by or "", job.lease_epoch), reason=reason, guard=still_leased
-            )
+    def manifest_url(self, job: Job) -> str:
+        """Where the agent downloads the task's manifest: under the platform's public URL, or else under the
+        URL the operator created the task at."""
+        base = self.settings.public_url or str(job.payload.get("platform_url") or "")
+        return f"{base.rstrip('/')}/api/agent/manifests/{job.payload.get('manifest_id')}"
 
     # -- receipts ---------------------------------------------------------------------------------------
 

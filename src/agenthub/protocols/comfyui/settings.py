@@ -25,9 +25,15 @@ class ComfyuiSettings(ProtocolSettings):
     agent_token_max_ttl_seconds: int = 30 * 24 * 3600
     # An agent not heard from (heartbeat) for this long is offline in the operator's views.
     agent_silence_seconds: float = 120.0
+    # The push loop looks for due tasks this often (and at once when a task is created or a push ends).
     push_interval_seconds: float = 2.0
     push_retry_seconds: float = 15.0
+    # A push's total deadline for the agent to take the task (connect, send, and its first receipt or its
+    # answer). An agent that took the task may keep the push open while it works, up to the task's expiry.
     push_timeout_seconds: float = 5.0
+    # The platform's URL as agents reach it, for the `manifest_url` of a push; default: the URL the operator
+    # created the task at.
+    public_url: str | None = None
     max_body_bytes: int = 1024 * 1024
     max_event_message_chars: int = 4096
     protocol_doc: str | None = None  # path of the Markdown the docs endpoint serves; default docs/comfyui.md

@@ -32,7 +32,8 @@ async def _close(comfy: ComfyuiContext) -> None:
 
 
 def _loops(comfy: ComfyuiContext) -> list[Loop]:
-    return [Loop("comfyui-push", comfy.settings.push_interval_seconds, comfy.tasks.push_due)]
+    # The step waits for the doorbell (a new task) or the push interval itself, so no pause between steps.
+    return [Loop("comfyui-push", 0, comfy.pusher.step)]
 
 
 SPEC = ProtocolSpec(

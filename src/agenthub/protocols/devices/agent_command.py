@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import uuid
 from typing import Any
@@ -27,6 +28,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--fail-rate", type=float, default=0.2, help="failure probability with --outcome random"
     )
     parser.add_argument("--heartbeat", type=float, default=30.0, help="seconds between heartbeats")
+    parser.add_argument(
+        "--device-key",
+        default=os.environ.get("AGENTHUB_DEVICES_DEVICE_KEY") or None,
+        help="the server's device key, when it requires one (default: $AGENTHUB_DEVICES_DEVICE_KEY)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,6 +68,7 @@ async def _device(args: argparse.Namespace, device_id: str) -> None:
         device_name=args.device_name,
         device_info={"type": "simulator", "version": "1", "app_version": "agenthub"},
         heartbeat_interval=args.heartbeat,
+        device_key=args.device_key,
     )
     for task_type in ("DELIST", "COLLECT", "UPLOAD"):
         client.task(task_type)(work)

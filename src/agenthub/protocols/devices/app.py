@@ -14,6 +14,7 @@ from agenthub.protocols.devices.routes import router
 from agenthub.protocols.devices.service import DevicesService
 from agenthub.protocols.devices.settings import DevicesSettings
 from agenthub.server.body_limit import BodySizeLimit
+from agenthub.server.docs import install_docs
 from agenthub.server.errors import install_errors
 from agenthub.server.runtime import Runtime
 
@@ -35,9 +36,8 @@ def build_state(runtime: Runtime, settings: DevicesSettings) -> DevicesState:
 
 def create_app(state: DevicesState) -> ASGIApp:
     service = state.service
-    api = FastAPI(
-        title="agenthub · distributed task system", version="1.0.0", docs_url="/docs", redoc_url=None
-    )
+    api = FastAPI(title="agenthub · distributed task system", version="1.0.0", docs_url=None, redoc_url=None)
+    install_docs(api)  # /docs with Swagger UI served from here, no CDN
     api.state.runtime = service.runtime
     api.state.devices = service
     install_errors(api, errors.HTTP_ERRORS)

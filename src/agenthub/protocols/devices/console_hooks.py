@@ -45,9 +45,10 @@ async def job_logs(state: DevicesState, job: Job) -> list[LogLine]:
 
 async def pending_reasons(state: DevicesState, job: Job) -> list[str]:
     service = state.service
-    online = await service.online_devices()
+    disabled = {node.node_id for node in await service.engine.nodes(NODE_KIND) if node.disabled}
+    online = [d for d in await service.online_devices() if d.device_id not in disabled]
     if not online:
-        return []  # the console already says no device is online
+        return []  # the console already says no device is online, or that they are disabled
     counts = await service.held_counts()
     capacity = service.settings.max_concurrent_tasks
     eligible = [d for d in online if job.target_node in (None, d.device_id)]

@@ -7,11 +7,12 @@ core error to a `WireError` for HTTP, and `SOCKET_ERRORS` is the same table as a
 DevicesError
  ├── TaskNotFound         no task with that id
  ├── TaskFinished         cancelling a task that already ended
- ├── DeviceNotFound       a named device never registered
- ├── DeviceOffline        a named device is not online
- ├── DeviceBusy           a named device has no room
- ├── NoDeviceAvailable    no device is online at all
- └── BadRequest           the request itself is malformed (message and code given where it is raised)
+ ├── DeviceNotFound       a named device never registered        ┐ refused dispatches: HTTP 200 with
+ ├── DeviceOffline        a named device is not online           │ success false, as the original
+ ├── DeviceBusy           a named device has no room             │ answers (its HTTP client reads the
+ ├── NoDeviceAvailable    no device is online at all             ┘ message only on a 200)
+ ├── BadRequest           the request itself is malformed (message and code given where it is raised)
+ └── WrongDeviceKey       a device key is set and the caller did not give it
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from agenthub.core.errors import (
@@ -46,15 +48,23 @@ class TaskFinished(DevicesError):
     pass
 
 
-class DeviceNotFound(DevicesError):
+class DeviceRefused(DevicesError):
+    """A dispatch to a named device that cannot take it; the device id goes into the message."""
+
+    def __init__(self, device_id: str) -> None:
+        super().__init__(device_id)
+        self.device_id = device_id
+
+
+class DeviceNotFound(DeviceRefused):
     pass
 
 
-class DeviceOffline(DevicesError):
+class DeviceOffline(DeviceRefused):
     pass
 
 
-class DeviceBusy(DevicesError):
+class DeviceBusy(DeviceRefused):
     pass
 
 
@@ -67,6 +77,10 @@ class BadRequest(DevicesError):
         super().__init__(message)
         self.message = message
         self.error_code = error_code
+
+
+class WrongDeviceKey(DevicesError):
+    pass
 
 
 TASK_NOT_FOUND = WireError(404, "TASK_NOT_FOUND", "任务不存在")
@@ -84,6 +98,15 @@ def _bad_task_data(exc: TaskDataError) -> WireError:
     return WireError(400, exc.error_code, exc.message)
 
 
+def _refused(code: str, message: str) -> ErrorEntry:
+    # The original answers a refused dispatch with HTTP 200 and `success: false`; its HTTP client reads the
+    # message only on a 200 (and reports "HTTP请求失败: 404" otherwise).
+    def entry(exc: DeviceRefused) -> WireError:
+        return WireError(200, code, f"{message}: {exc.device_id}")
+
+    return entry
+
+
 TABLE: dict[type[BaseException], ErrorEntry] = {
     # core errors
     JobNotFound: TASK_NOT_FOUND,
@@ -95,11 +118,14 @@ TABLE: dict[type[BaseException], ErrorEntry] = {
     # the protocol's own
     TaskNotFound: TASK_NOT_FOUND,
     TaskFinished: WireError(409, "TASK_FINISHED", "任务已结束，无法取消"),
-    DeviceNotFound: WireError(404, "DEVICE_NOT_FOUND", "指定设备不存在"),
-    DeviceOffline: WireError(409, "DEVICE_OFFLINE", "指定设备不在线"),
-    DeviceBusy: WireError(409, "DEVICE_BUSY", "指定设备任务已满"),
-    NoDeviceAvailable: WireError(503, "NO_AVAILABLE_DEVICE", "没有可用设备"),
+    DeviceNotFound: _refused("DEVICE_NOT_FOUND", "指定设备不存在"),
+    DeviceOffline: _refused("DEVICE_OFFLINE", "指定设备不在线"),
+    DeviceBusy: _refused("DEVICE_BUSY", "指定设备任务已满"),
+    NoDeviceAvailable: WireError(200, "NO_AVAILABLE_DEVICE", "没有可用设备"),
     BadRequest: _bad_request,
+    WrongDeviceKey: WireError(401, "UNAUTHORIZED", "设备密钥无效"),
+    # The caller went away while sending its body: nobody reads the answer, but it is no server error.
+    ClientDisconnect: WireError(400, "CLIENT_DISCONNECTED", "客户端已断开连接"),
     TaskDataError: _bad_task_data,
 }
 

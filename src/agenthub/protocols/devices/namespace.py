@@ -7,13 +7,19 @@ send to devices (`new_task`, `cancel_task`, closing a silent device's connection
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 import logging
+import math
 from typing import Any
+from urllib.parse import parse_qs
 
 import socketio
+from socketio.exceptions import ConnectionRefusedError as Refused
 
 from agenthub.protocols.devices.errors import SOCKET_ERRORS, socket_error
 from agenthub.protocols.devices.service import DevicesService, iso
+from agenthub.protocols.devices.tasks import json_problem
 from agenthub.server.errors import WireError
 
 log = logging.getLogger(__name__)
@@ -24,6 +30,7 @@ KNOWN_EVENTS = frozenset(
 )
 NOT_REGISTERED = WireError(400, "NOT_REGISTERED", "设备未注册")
 STALE_CONNECTION = WireError(400, "NOT_REGISTERED", "设备连接已失效，请重新注册")
+WRONG_KEY = {"message": "设备密钥无效", "error_code": "UNAUTHORIZED"}
 
 
 class SocketPush:
@@ -41,19 +48,45 @@ class SocketPush:
     async def drop(self, sid: str) -> None:
         await self.sio.disconnect(sid)
 
+    def connected_here(self, device_id: str) -> bool:
+        return bool(self.sio.manager.rooms.get("/", {}).get(device_id))
+
 
 class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     def __init__(self, service: DevicesService) -> None:
         super().__init__("/")
         self.service = service
+        # One lock per connection: its events are handled one at a time, in the order they arrived, so a
+        # device's last progress report is never handled after its result. (python-socketio starts a task
+        # per event in arrival order, and each takes its place in the lock's FIFO before its first await;
+        # the transport's own pings stay outside, so a slow database never looks like a dead device.)
+        self._in_order: dict[str, asyncio.Lock] = {}
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         sid = args[0] if args else None
+        if not isinstance(sid, str):
+            return await self._handle(event, sid, args)
+        lock = self._in_order.get(sid)
+        if lock is None:
+            lock = self._in_order[sid] = asyncio.Lock()
+        try:
+            async with lock:
+                return await self._handle(event, sid, args)
+        except Refused:
+            self._in_order.pop(sid, None)  # a refused connection never sends a disconnect
+            raise
+        finally:
+            if event == "disconnect":
+                self._in_order.pop(sid, None)
+
+    async def _handle(self, event: str, sid: str | None, args: tuple[Any, ...]) -> Any:
         if event not in KNOWN_EVENTS:
             await self._error(sid, WireError(400, "UNKNOWN_EVENT", f"未知事件: {event}"))
             return None
         try:
             return await super().trigger_event(event, *args)
+        except Refused:
+            raise  # a refused connection: python-socketio answers it
         except Exception as exc:
             wire = SOCKET_ERRORS.wire(exc)
             if wire is SOCKET_ERRORS.internal:
@@ -61,7 +94,10 @@ class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self._error(sid, wire)
             return None
 
-    async def on_connect(self, sid: str, _environ: dict[str, Any], _auth: Any = None) -> None:
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        expected = self.service.settings.device_key
+        if expected and not hmac.compare_digest(_given_key(environ, auth).encode(), expected.encode()):
+            raise Refused(WRONG_KEY)
         await self.emit("connected", {"sid": sid, "message": "连接成功", "server_time": self._now()}, to=sid)
 
     async def on_disconnect(self, sid: str, _reason: Any = None) -> None:
@@ -78,11 +114,18 @@ class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 "register_error", {"message": "设备ID不能为空", "error_code": "MISSING_DEVICE_ID"}, to=sid
             )
             return
-        if len(device_id) > MAX_DEVICE_ID:
-            message = f"设备ID过长（最多 {MAX_DEVICE_ID} 个字符）"
+        if len(device_id) > MAX_DEVICE_ID or "\x00" in device_id:
+            message = f"设备ID无效（最多 {MAX_DEVICE_ID} 个字符，不含 NUL）"
             await self.emit("register_error", {"message": message, "error_code": "INVALID_DEVICE_ID"}, to=sid)
             return
         assert isinstance(data, dict)
+        problem = json_problem(data.get("device_info"), max_depth=8)
+        if problem is not None:
+            message = "device_info 无法保存: " + problem
+            await self.emit(
+                "register_error", {"message": message, "error_code": "INVALID_DEVICE_INFO"}, to=sid
+            )
+            return
         previous = await self._device_of(sid)
         if previous is not None and previous != device_id:
             await self.leave_room(sid, previous)
@@ -114,11 +157,12 @@ class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return
         assert isinstance(data, dict)
         percent = data.get("progress")
-        if isinstance(percent, bool) or not isinstance(percent, int | float):
+        if isinstance(percent, bool) or not isinstance(percent, int | float) or not math.isfinite(percent):
             await self._error(sid, _invalid("progress 必须是 0-100 的数字"), task_id)
             return
+        percent = max(0, min(100, int(percent)))  # clamped before storing: 2**70 is a valid "100"
         message = data.get("message") if isinstance(data.get("message"), str) else None
-        await self._task_call(sid, task_id, self.service.progress(device_id, task_id, int(percent), message))
+        await self._task_call(sid, task_id, self.service.progress(device_id, task_id, percent, message))
 
     async def on_task_result(self, sid: str, data: Any = None) -> None:
         device_id = await self._registered(sid)
@@ -129,6 +173,10 @@ class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         result = data.get("result", {})
         if not isinstance(result, dict):
             await self._error(sid, _invalid("result 必须是 JSON 对象"), task_id)
+            return
+        problem = json_problem(result)
+        if problem is not None:
+            await self._error(sid, _invalid("result 无法保存: " + problem), task_id)
             return
         if await self._task_call(sid, task_id, self.service.result(device_id, task_id, result)):
             await self.emit("task_result_ack", {"task_id": task_id, "status": "received"}, to=sid)
@@ -173,6 +221,14 @@ class DevicesNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     def _now(self) -> str | None:
         return iso(self.service.now())
+
+
+def _given_key(environ: dict[str, Any], auth: Any) -> str:
+    """The device key a connection gives: Socket.IO auth `{"device_key": ...}`, else `?device_key=`."""
+    if isinstance(auth, dict) and isinstance(auth.get("device_key"), str):
+        return str(auth["device_key"])
+    query = parse_qs(str(environ.get("QUERY_STRING", "")))
+    return query.get("device_key", [""])[0]
 
 
 def _invalid(message: str) -> WireError:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 
 from agenthub.core.jobs import JobQuery, JobStatus
-from agenthub.protocols.devices.errors import BadRequest
+from agenthub.protocols.devices.errors import BadRequest, WrongDeviceKey
 from agenthub.protocols.devices.service import DevicesService, iso, task_view
 from agenthub.protocols.devices.tasks import ENGINE_STATUSES, TASK_KIND
 
@@ -19,13 +20,23 @@ def service_of(request: Request) -> DevicesService:
 
 
 Service = Annotated[DevicesService, Depends(service_of)]
+MAX_OFFSET = 2**31 - 1  # far beyond any real list; beyond 64 bits the database itself would refuse
+
+
+def device_key(
+    service: Service, x_device_key: Annotated[str | None, Header(include_in_schema=False)] = None
+) -> None:
+    """With `AGENTHUB_DEVICES_DEVICE_KEY` set, every HTTP call must carry it in `X-Device-Key`."""
+    expected = service.settings.device_key
+    if expected and not hmac.compare_digest((x_device_key or "").encode(), expected.encode()):
+        raise WrongDeviceKey()
 
 
 async def json_object(request: Request) -> dict[str, Any]:
     """The request body, which must be a JSON object (read by hand: the seed's errors, not FastAPI's)."""
     try:
         body = json.loads(await request.body() or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise BadRequest("请求体不是合法的 JSON", "INVALID_JSON") from exc
     if not isinstance(body, dict):
         raise BadRequest("请求体必须是 JSON 对象")
@@ -39,8 +50,8 @@ def _optional_device_id(body: dict[str, Any]) -> str | None:
     device_id = body.get("device_id")
     if device_id is None or device_id == "":
         return None
-    if not isinstance(device_id, str) or len(device_id) > 128:
-        raise BadRequest("device_id 必须是字符串")
+    if not isinstance(device_id, str) or len(device_id) > 128 or "\x00" in device_id:
+        raise BadRequest("device_id 必须是不含 NUL 的字符串（最多 128 个字符）")
     return device_id
 
 
@@ -53,7 +64,28 @@ def _optional_timeout(body: dict[str, Any]) -> int | None:
     return timeout
 
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(device_key)])
+
+# The body is read by hand (above); this schema documents it, for readers and for the fuzz test.
+DISPATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["task_type"],
+                    "properties": {
+                        "task_type": {"type": "string", "enum": ["DELIST", "COLLECT", "UPLOAD"]},
+                        "data": {"type": "object"},
+                        "device_id": {"type": "string"},
+                        "timeout": {"type": "integer", "minimum": 1, "maximum": 86400},
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 @router.get("/")
@@ -80,7 +112,7 @@ async def list_tasks(
     service: Service,
     status: Annotated[str | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     statuses: tuple[JobStatus, ...] | None = None
     if status is not None:
@@ -93,7 +125,7 @@ async def list_tasks(
     return {"success": True, "tasks": [task_view(job) for job in jobs], "total": total}
 
 
-@router.post("/api/dispatch-task")
+@router.post("/api/dispatch-task", openapi_extra=DISPATCH_BODY)
 async def dispatch_task(body: JsonBody, service: Service) -> dict[str, Any]:
     if body.get("task_type") in (None, ""):
         raise BadRequest("缺少必要参数: task_type", "MISSING_PARAMETER")

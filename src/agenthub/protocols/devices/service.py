@@ -15,13 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from agenthub.core.engine import Engine, job_channel
-from agenthub.core.errors import EngineError, InvalidTransition
+from agenthub.core.engine import NODES_CHANNEL, Engine, job_channel
+from agenthub.core.errors import EngineError, InvalidTransition, LeaseMismatch
 from agenthub.core.jobs import Change, Job, JobQuery, JobStatus, KindPolicy, LeaseRef, NewJob
 from agenthub.core.nodes import AgentNode, NodeSighting
 from agenthub.protocols.devices.errors import (
@@ -32,6 +34,7 @@ from agenthub.protocols.devices.errors import (
     TaskFinished,
     TaskNotFound,
 )
+from agenthub.protocols.devices.fleet import Fleet
 from agenthub.protocols.devices.repository import DevicesRepository, Registration
 from agenthub.protocols.devices.settings import DevicesSettings
 from agenthub.protocols.devices.tasks import (
@@ -39,7 +42,6 @@ from agenthub.protocols.devices.tasks import (
     HELD,
     SEED_STATUS,
     TASK_KIND,
-    least_busy,
     seed_device_status,
     timeout_for,
     validate_task,
@@ -52,8 +54,15 @@ TASK_POLICY = KindPolicy()
 NODE_KIND = "devices"
 # Engine events after which the device that held the task must stop working on it.
 STOP_EVENTS = frozenset({"cancelled", "timeout", "timeout_requeued", "expired"})
-WAKE_EVENTS = frozenset({"created", "success", "fail", *STOP_EVENTS})
+# Engine events after which the device no longer holds the task (it has room again).
+HOLD_ENDS = frozenset({"success", "fail", *STOP_EVENTS})
+# The fleet's held tasks are read again every this many presence loads (they are kept current in between).
+HELD_RELOAD_EVERY = 15
+MAX_REMEMBERED = 100_000  # bounds the in-memory maps below; past it they start again (a cache, not state)
 ORPHANS_PER_SWEEP = 500
+PENDING_PER_LOOK = 500
+LEASE_GRACE = timedelta(seconds=30)  # queued tasks the dispatcher reads at once
+MAX_TASK_ID = 128
 MAX_HELD = 10_000  # far above any device's limit: "all the tasks a device holds"
 
 
@@ -72,6 +81,9 @@ class DevicePush(Protocol):
 
     async def drop(self, sid: str) -> None:
         """Closes a connection (nothing happens when it is not connected here)."""
+
+    def connected_here(self, device_id: str) -> bool:
+        """Whether the device has a connection to this process."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +115,17 @@ class DevicesService:
         self.settings = settings
         self.repo = DevicesRepository(runtime.db)
         self.push = push
-        # Device choice and lease happen under one lock so two dispatches never overfill a device in this
-        # process; replicas can overshoot by a task at worst (documented in docs/devices.md).
-        self._lock = asyncio.Lock()
+        # Who is online and holds what, in memory: a dispatch chooses and reserves a device without a read
+        # or a lock (see fleet.py).
+        self.fleet = Fleet()
+        self._fleet_lock = asyncio.Lock()  # one load at a time
+        self._fleet_loads = 0
+        # Jobs this process is leasing and pushing itself: the dispatcher leaves them alone, and their
+        # `leased` announcement needs no push (the task went out from the job in hand).
+        self._inflight: set[int] = set()
+        self._job_ids: dict[str, int] = {}  # task_id -> job id, so a device's report needs no lookup
         self._wake = asyncio.Event()
+        self._maybe_pending = True  # a task may wait in the queue: the dispatcher must look
 
     @property
     def engine(self) -> Engine:
@@ -117,6 +136,51 @@ class DevicesService:
 
     def wake(self) -> None:
         self._wake.set()
+
+    # -- the fleet, in memory ---------------------------------------------------------------------
+
+    async def fresh_fleet(self) -> Fleet:
+        """The fleet, loaded again first when older than `fleet_refresh_seconds` (devices registered on
+        other replicas appear then; what happens on this one is in it at once)."""
+        loaded = self.fleet.presence_loaded_at
+        if loaded is None or time.monotonic() - loaded >= self.settings.fleet_refresh_seconds:
+            async with self._fleet_lock:
+                loaded = self.fleet.presence_loaded_at
+                if loaded is None or time.monotonic() - loaded >= self.settings.fleet_refresh_seconds:
+                    await self._load_fleet()
+        return self.fleet
+
+    async def _load_fleet(self) -> None:
+        at = time.monotonic()
+        with_held = self._fleet_loads % HELD_RELOAD_EVERY == 0
+        self.fleet.begin_load()
+        try:
+            registrations = await self.repo.connected()
+            nodes = await self.engine.nodes(NODE_KIND)
+            held = None
+            if with_held:
+                held, _total = await self.engine.find(JobQuery(TASK_KIND, statuses=HELD), limit=MAX_HELD)
+        except BaseException:
+            self.fleet.abort_load()
+            raise
+        self.fleet.finish_load(at, registrations, nodes, held)
+        self._fleet_loads += 1
+
+    def _is_online(self) -> Callable[[AgentNode], bool]:
+        """The engine's presence rule for device nodes, with the clock read once (a choice looks at many)."""
+        now, window = self.now(), self.engine.silence(NODE_KIND)
+        # A device an operator disabled (the console) is passed over, like an offline one: it leases nothing.
+        return lambda node: node.is_online(now, window) and not node.disabled
+
+    def _fleet_device(self, device_id: str) -> Device:
+        node = self.fleet.nodes[device_id]
+        return Device(self.fleet.registrations[device_id], node.last_seen_at, True)
+
+    def _remember(self, job: Job) -> None:
+        if job.external_id is not None:
+            if len(self._job_ids) >= MAX_REMEMBERED:
+                self._job_ids.clear()
+            self._job_ids[job.external_id] = job.id
 
     # -- presence, from the engine's node rows ------------------------------------------------------
 
@@ -135,10 +199,7 @@ class DevicesService:
         return await self._devices(await self.repo.all())
 
     async def online_devices(self) -> list[Device]:
-        """Connected devices that may take tasks: online, and not disabled by an operator (the console)."""
-        disabled = {node.node_id for node in await self.engine.nodes(NODE_KIND) if node.disabled}
-        devices = await self._devices(await self.repo.connected())
-        return [d for d in devices if d.online and d.device_id not in disabled]
+        return [d for d in await self._devices(await self.repo.connected()) if d.online]
 
     async def device(self, device_id: str) -> Device | None:
         registration = await self.repo.get(device_id)
@@ -166,8 +227,8 @@ class DevicesService:
     ) -> Dispatched:
         validated = validate_task(task_type, data)
         timeout = timeout or timeout_for(task_type, self.settings)
-        async with self._lock:
-            device = await self._choose(device_id)
+        device = await self._choose(device_id)  # its room is reserved until the lease is recorded
+        try:
             submitted = await self.engine.submit(
                 NewJob(
                     kind=TASK_KIND,
@@ -176,36 +237,74 @@ class DevicesService:
                     external_id=str(uuid.uuid4()),
                     target_node=device_id,
                     max_attempts=self.settings.max_retries + 1,
+                    # With a device chosen, the job is not due for any dispatcher (another replica's would
+                    # race this call for it) until long after this call leases it; if this process dies
+                    # in between, it becomes due then.
+                    scheduled_at=self.now() + LEASE_GRACE if device is not None else None,
                 )
             )
             assert submitted is not None  # no dedupe key, so never refused
-            job = submitted
+            if device is None:
+                return Dispatched(submitted, None)
+            leased = await self._lease_and_push(submitted, device.device_id)
+        finally:
             if device is not None:
-                change: Change = await self.engine.lease_one(
-                    job.id, node_id=device.device_id, lease_for=timedelta(seconds=timeout)
-                )
-                job = change.job
-        return Dispatched(job, device)
+                self.fleet.unreserve(device.device_id)
+        if leased is None:  # another replica's dispatcher took it first: say where it is
+            return Dispatched(await self.engine.get(submitted.id), None)
+        return Dispatched(leased, device)
+
+    async def _lease_and_push(self, job: Job, device_id: str) -> Job | None:
+        """Leases the pending job to the device and pushes it there from the job in hand (no read); None
+        when the job was no longer pending."""
+        if len(self._inflight) >= MAX_REMEMBERED:
+            self._inflight.clear()
+        self._inflight.add(job.id)
+        lease_for = timedelta(seconds=int(job.payload.get("timeout") or 300))
+        try:
+            change: Change = await self.engine.lease_one(job.id, node_id=device_id, lease_for=lease_for)
+        except InvalidTransition:
+            self._inflight.discard(job.id)
+            return None
+        self.fleet.leased(job.id, device_id)
+        self._remember(change.job)
+        try:
+            with self.runtime.metrics.push_timer("devices"):
+                await self.push.send_task(device_id, new_task_payload(change.job))
+        except Exception:  # committed: the device gets it again when it registers again
+            log.exception("could not push task %s to %s", change.job.external_id, device_id)
+        return change.job
 
     async def _choose(self, device_id: str | None) -> Device | None:
-        counts = await self.held_counts()
+        """The device for a new task, with a place reserved on it; None when every device is full."""
+        fleet = await self.fresh_fleet()
         capacity = self.settings.max_concurrent_tasks
+        is_online = self._is_online()
         if device_id is not None:
-            device = await self.device(device_id)
-            if device is None:
-                raise DeviceNotFound(device_id)
-            if not device.online or device_id not in {d.device_id for d in await self.online_devices()}:
-                raise DeviceOffline(device_id)  # a disabled device takes no task, like an offline one
-            if counts.get(device_id, 0) >= capacity:
+            if not fleet.online(device_id, is_online):
+                # Not online here: maybe registered on another replica since the fleet was loaded.
+                device = await self.device(device_id)
+                if device is None:
+                    raise DeviceNotFound(device_id)
+                node = await self.engine.node(NODE_KIND, device_id)
+                if not device.online or node is None or node.disabled:
+                    raise DeviceOffline(device_id)
+                fleet.seen(node, device.registration)
+            if fleet.load(device_id) >= capacity:
                 raise DeviceBusy(device_id)
-            return device
-        online = {d.device_id: d for d in await self.online_devices()}
-        if not online:
-            raise NoDeviceAvailable()
-        chosen = least_busy({d: counts.get(d, 0) for d in online}, capacity=capacity)
-        return online[chosen] if chosen is not None else None
+            fleet.reserve(device_id)
+            return self._fleet_device(device_id)
+        chosen = fleet.least_busy(is_online, capacity)
+        if chosen is None:
+            if not fleet.online_ids(is_online):
+                raise NoDeviceAvailable()
+            return None
+        fleet.reserve(chosen)
+        return self._fleet_device(chosen)
 
     async def task(self, task_id: str) -> Job:
+        if "\x00" in task_id or len(task_id) > MAX_TASK_ID:
+            raise TaskNotFound(task_id)  # never an id we gave out; the same answer on every database
         job = await self.runtime.engine.get_by_external_id(TASK_KIND, task_id)
         if job is None:
             raise TaskNotFound(task_id)
@@ -228,13 +327,21 @@ class DevicesService:
         info = data.get("device_info") if isinstance(data.get("device_info"), dict) else {}
         assert isinstance(info, dict)
         name = data.get("device_name")
-        name = name if isinstance(name, str) and name else f"设备_{device_id[:8]}"
+        name = name.replace("\x00", "") if isinstance(name, str) else None  # a display name: NULs dropped
+        name = name or f"设备_{device_id[:8]}"
         device_type = str(info.get("type") or "android")[:64]
         version = str(info.get("app_version") or "") or None
-        await self.engine.node_seen(NodeSighting(kind=NODE_KIND, node_id=device_id, version=version))
+        node = await self.engine.node_seen(NodeSighting(kind=NODE_KIND, node_id=device_id, version=version))
+        registration = Registration(device_id, name[:255], device_type, info, sid, self.now())
         before = await self.repo.register(
-            device_id=device_id, name=name[:255], device_type=device_type, info=info, sid=sid, now=self.now()
+            device_id=device_id,
+            name=registration.device_name,
+            device_type=device_type,
+            info=info,
+            sid=sid,
+            now=registration.registered_at,
         )
+        self.fleet.seen(node, registration)
         if before is not None and before.sid not in (None, sid):
             return before.sid
         return None
@@ -248,77 +355,97 @@ class DevicesService:
         """A heartbeat from the device's connection; False when that connection is no longer its own."""
         if not await self.repo.is_connected_on(device_id, sid):
             return False
-        await self.engine.node_seen(NodeSighting(kind=NODE_KIND, node_id=device_id))
+        self.fleet.seen(await self.engine.node_seen(NodeSighting(kind=NODE_KIND, node_id=device_id)))
         return True
 
     async def disconnected(self, device_id: str, sid: str) -> None:
         if not await self.repo.detach(device_id, sid):
             return  # it already reconnected elsewhere: its tasks stay with it
+        self.fleet.gone(device_id)
         await self.engine.node_gone(NODE_KIND, device_id)
         await self._release_all(await self.held_by(device_id), "设备断开连接")
 
     async def progress(self, device_id: str, task_id: str, percent: int, message: str | None) -> Job:
-        job = await self.task(task_id)
-        change: Change = await self.engine.progress(
-            job.id, LeaseRef(device_id), percent=percent, message=message
-        )
+        """Records a progress report; one that comes after the device's own result is ignored (its last
+        report can cross its result on the way), anything else on a task it does not hold is refused."""
+        job_id = await self._job_id(task_id)
+        try:
+            change: Change = await self.engine.progress(
+                job_id, LeaseRef(device_id), percent=percent, message=message
+            )
+        except LeaseMismatch:
+            job = await self.engine.get(job_id)
+            if _reported_by(job, device_id):
+                return job
+            raise
         return change.job
 
+    async def _job_id(self, task_id: str) -> int:
+        job_id = self._job_ids.get(task_id)
+        return job_id if job_id is not None else (await self.task(task_id)).id
+
     async def result(self, device_id: str, task_id: str, result: dict[str, Any]) -> Job:
-        job = await self.task(task_id)
+        job_id = await self._job_id(task_id)
         message = result.get("message") if isinstance(result.get("message"), str) else None
         lease = LeaseRef(device_id)
         change: Change
         if result.get("success", True) is False:
             # A failure the device reports is final: retrying a half-done delist or upload is not safe.
             change = await self.engine.fail(
-                job.id, lease, error_code="TASK_FAILED", message=message, result=result, retryable=False
+                job_id, lease, error_code="TASK_FAILED", message=message, result=result, retryable=False
             )
         else:
-            change = await self.engine.complete(job.id, lease, result=result, message=message)
+            change = await self.engine.complete(job_id, lease, result=result, message=message)
         return change.job
 
     # -- background loops -------------------------------------------------------------------------
 
     async def dispatch_step(self) -> None:
+        woken = False
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self.settings.dispatch_interval_seconds)
+            woken = await asyncio.wait_for(self._wake.wait(), self.settings.dispatch_interval_seconds)
         self._wake.clear()
+        if woken and not self._maybe_pending:
+            return  # room freed up, but nothing waits for it (the interval still looks now and then)
         await self.dispatch_pending()
 
     async def dispatch_pending(self) -> int:
         """Gives waiting tasks to devices with room; returns how many were dispatched."""
-        capacity = self.settings.max_concurrent_tasks
-        dispatched = 0
+        self._maybe_pending = False  # cleared first: a task queued during the look sets it again
         due = JobQuery(TASK_KIND, statuses=(JobStatus.PENDING,), due_at=self.now(), order="queue")
         if not await self.engine.count(due):
-            return 0  # the common case: nothing waits, so no lock and no device queries
-        async with self._lock:
-            online = {d.device_id for d in await self.online_devices()}
-            if not online:
-                return 0
-            counts = await self.held_counts()
-            loads = {d: counts.get(d, 0) for d in online}
-            free = sum(max(0, capacity - n) for n in loads.values())
-            waiting, _total = await self.engine.find(replace(due, due_at=self.now()), limit=max(free, 1) * 4)
-            for job in waiting:
-                device_id = self._place(job, loads, capacity)
-                if device_id is None:
-                    continue
-                lease_for = timedelta(seconds=int(job.payload.get("timeout") or 300))
-                try:
-                    await self.engine.lease_one(job.id, node_id=device_id, lease_for=lease_for)
-                except InvalidTransition:
-                    continue  # another replica took it
-                loads[device_id] += 1
-                dispatched += 1
+            return 0  # the common case: nothing waits, so no device queries
+        fleet = await self.fresh_fleet()
+        capacity = self.settings.max_concurrent_tasks
+        online = fleet.online_ids(self._is_online())
+        free = sum(max(0, capacity - fleet.load(d)) for d in online)
+        if not free:
+            self._maybe_pending = True
+            return 0
+        limit = min(free * 4, PENDING_PER_LOOK)
+        waiting, _total = await self.engine.find(replace(due, due_at=self.now()), limit=limit)
+        dispatched = 0
+        for job in waiting:
+            if job.id in self._inflight:
+                continue  # a dispatch call is leasing it right now
+            device_id = self._place(job, fleet, capacity)
+            if device_id is None:
+                self._maybe_pending = True
+                continue
+            fleet.reserve(device_id)
+            try:
+                leased = await self._lease_and_push(job, device_id)
+            finally:
+                fleet.unreserve(device_id)
+            dispatched += leased is not None
         return dispatched
 
-    @staticmethod
-    def _place(job: Job, loads: dict[str, int], capacity: int) -> str | None:
+    def _place(self, job: Job, fleet: Fleet, capacity: int) -> str | None:
+        is_online = self._is_online()
         if job.target_node is not None:
-            return job.target_node if loads.get(job.target_node, capacity) < capacity else None
-        return least_busy(loads, capacity=capacity)
+            target = job.target_node
+            return target if fleet.online(target, is_online) and fleet.load(target) < capacity else None
+        return fleet.least_busy(is_online, capacity)
 
     async def sweep(self) -> None:
         """Connections of devices the engine no longer counts as online are closed; tasks held by offline or
@@ -355,16 +482,29 @@ class DevicesService:
                     log.exception("could not push %s of job %s", message.get("event"), message.get("job_id"))
 
     async def _push(self, message: dict[str, Any]) -> None:
-        event, node_id = message.get("event"), message.get("node_id")
-        if event in WAKE_EVENTS:
-            self.wake()
-        if not node_id:
+        event, node_id, job_id = message.get("event"), message.get("node_id"), message.get("job_id")
+        if not isinstance(job_id, int):
             return
-        if event == "leased":
-            job = await self.runtime.engine.get(int(message["job_id"]))
-            if job.status is JobStatus.LEASED and job.leased_by == node_id:
-                await self.push.send_task(node_id, new_task_payload(job))
-        elif event in STOP_EVENTS:
+        if event == "leased" and node_id:
+            self.fleet.leased(job_id, node_id)
+            if job_id in self._inflight:
+                self._inflight.discard(job_id)  # leased and pushed by this process already
+            elif self.push.connected_here(node_id):  # leased by another replica, to a device connected here
+                job = await self.runtime.engine.get(job_id)
+                if job.status is JobStatus.LEASED and job.leased_by == node_id:
+                    self._remember(job)
+                    with self.runtime.metrics.push_timer("devices"):
+                        await self.push.send_task(node_id, new_task_payload(job))
+            return
+        if message.get("status") == JobStatus.PENDING.value and job_id not in self._inflight:
+            self._maybe_pending = True  # created, or back in the queue: the dispatcher must look
+            self.wake()
+        if event in HOLD_ENDS:
+            if node_id:
+                self.fleet.ended(job_id, node_id)
+            if self._maybe_pending:
+                self.wake()  # a device has room again
+        if event in STOP_EVENTS and node_id:
             await self.push.cancel(node_id, message.get("external_id"))
 
     # -- views ------------------------------------------------------------------------------------
@@ -388,6 +528,26 @@ class DevicesService:
             "device_info": registration.device_info,
             "connection_info": {"sid": registration.sid, "registered_at": iso(registration.registered_at)},
         }
+
+    # -- operators (the console) ------------------------------------------------------------------
+
+    async def follow_operators(self) -> None:
+        """Keeps the fleet in step with operators disabling and enabling devices (the engine announces it on
+        `nodes`, from any replica), until cancelled: a disabled device is passed over at once."""
+        async with self.runtime.bus.subscribe(NODES_CHANNEL) as subscription:
+            async for _channel, message in subscription:
+                if message.get("kind") != NODE_KIND:
+                    continue
+                node = await self.engine.node(NODE_KIND, str(message.get("node_id")))
+                if node is not None:
+                    self.fleet.seen(node)
+                    self.wake()  # enabled: tasks may wait for it
+
+
+def _reported_by(job: Job, device_id: str) -> bool:
+    """The task ended with this device's own result (a task that timed out has no result)."""
+    ended = job.status in (JobStatus.SUCCESS, JobStatus.FAILED)
+    return ended and job.leased_by == device_id and job.result is not None
 
 
 def new_task_payload(job: Job) -> dict[str, Any]:

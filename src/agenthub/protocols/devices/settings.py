@@ -19,6 +19,12 @@ class DevicesSettings(ProtocolSettings):
     max_payload_bytes: int = 1_000_000  # HTTP bodies and Socket.IO messages
     dispatch_interval_seconds: float = 0.5  # the dispatcher also wakes at once on every relevant event
     sweep_interval_seconds: float = 5.0
+    # How stale this process's picture of devices on other replicas may get before a dispatch reads it
+    # again (what happens on this replica is in it at once).
+    fleet_refresh_seconds: float = 2.0
     ping_interval_seconds: float = 25.0  # Socket.IO transport liveness (engine.io ping/pong)
     ping_timeout_seconds: float = 20.0
     cors_allowed_origins: str = "*"  # comma-separated; "*" lets any browser page connect a device
+    # Off (empty) by default, as in the seed. When set, a device must give it to register (Socket.IO auth
+    # `{"device_key": ...}` or `?device_key=` on the connection URL) and every HTTP call in `X-Device-Key`.
+    device_key: str = ""

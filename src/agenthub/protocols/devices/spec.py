@@ -30,6 +30,7 @@ def _loops(state: DevicesState) -> list[Loop]:
         Loop("devices-push", 0.5, service.push_step),  # runs until cancelled; restarts after an error
         Loop("devices-dispatch", 0, service.dispatch_step),  # waits for a wake-up or its own interval
         Loop("devices-sweep", service.settings.sweep_interval_seconds, service.sweep),
+        Loop("devices-operators", 0.5, service.follow_operators),  # runs until cancelled
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -99,6 +100,9 @@ def validate_task(task_type: Any, data: Any) -> dict[str, Any]:
         data = {}
     if not isinstance(data, Mapping):
         raise TaskDataError("任务数据必须是 JSON 对象", "INVALID_TASK_DATA")
+    problem = json_problem(data)
+    if problem is not None:
+        raise TaskDataError("任务数据无效: " + problem, "INVALID_TASK_DATA")
     try:
         model = DATA_MODELS[task_type].model_validate(dict(data))
     except ValidationError as exc:
@@ -122,13 +126,26 @@ def timeout_for(task_type: str, settings: DevicesSettings) -> int:
     return settings.long_task_timeout_seconds
 
 
-def least_busy(loads: Mapping[str, int], *, capacity: int) -> str | None:
-    """The device with the fewest tasks that still has room; ties go to the smallest id (stable)."""
-    free = [(count, device_id) for device_id, count in loads.items() if count < capacity]
-    return min(free)[1] if free else None
-
-
 def seed_device_status(*, online: bool, task_count: int, capacity: int) -> str:
     if not online:
         return "offline"
     return "busy" if task_count >= capacity else "online"
+
+
+MAX_JSON_DEPTH = 32
+
+
+def json_problem(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> str | None:
+    """Why a decoded JSON value cannot be stored as sent (None: it can): nesting deeper than `max_depth`, or
+    a number that is not finite (NaN, Infinity, 1e400), which no database stores as JSON."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= max_depth:
+                return f"嵌套层数超过 {max_depth}"
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(item, float) and not math.isfinite(item):
+            return "数值必须是有限数（不接受 NaN 或 Infinity）"
+    return None

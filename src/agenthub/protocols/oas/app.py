@@ -21,10 +21,12 @@ from agenthub.protocols.oas.scan import routes_agent as scan_agent
 from agenthub.protocols.oas.scan import routes_user as scan_user
 from agenthub.protocols.oas.scan import ws as scan_ws
 from agenthub.server.body_limit import BodySizeLimit
+from agenthub.server.docs import install_docs
 
 
 def create_app(oas: OasContext) -> ASGIApp:
-    app = FastAPI(title="agenthub · Oas2.0 cloud backend", version="1.0.0", docs_url="/docs", redoc_url=None)
+    app = FastAPI(title="agenthub · Oas2.0 cloud backend", version="1.0.0", docs_url=None, redoc_url=None)
+    install_docs(app)  # /docs with Swagger UI served from here, no CDN
     app.state.runtime = oas.runtime
     app.state.oas = oas
     errors.install(app)

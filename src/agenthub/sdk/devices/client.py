@@ -51,6 +51,7 @@ class DeviceClient:
         heartbeat_interval: float = 30.0,
         reconnect: bool = True,
         register_timeout: float = 10.0,
+        device_key: str | None = None,
     ) -> None:
         self.url = url
         self.device_id = device_id
@@ -58,6 +59,7 @@ class DeviceClient:
         self.device_info = device_info or {"type": "android"}
         self.heartbeat_interval = heartbeat_interval
         self.register_timeout = register_timeout
+        self.device_key = device_key  # the server's AGENTHUB_DEVICES_DEVICE_KEY, when it sets one
         self.handlers: dict[str, TaskHandler] = {}
         self.running: dict[str, asyncio.Task[None]] = {}
         self.errors: list[dict[str, Any]] = []
@@ -80,7 +82,10 @@ class DeviceClient:
         return register
 
     async def connect(self) -> None:
-        await self._sio.connect(self.url, transports=["websocket"], wait_timeout=self.register_timeout)
+        auth = {"device_key": self.device_key} if self.device_key else None
+        await self._sio.connect(
+            self.url, transports=["websocket"], wait_timeout=self.register_timeout, auth=auth
+        )
         await asyncio.wait_for(self._registered.wait(), self.register_timeout)
         self._heartbeat = asyncio.create_task(self._beat(), name=f"heartbeat-{self.device_id}")
 

@@ -1,0 +1,70 @@
+"""Every core error reaches the IaC wire as the seed's `{"error": "..."}` with a 4xx or 503, never a 500,
+over a real socket."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import NoReturn
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from agenthub.core.errors import (
+    CORE_ERRORS,
+    Conflict,
+    EngineError,
+    InvalidTransition,
+    InvalidValue,
+    JobNotFound,
+    LeaseMismatch,
+    StorageUnavailable,
+)
+from agenthub.protocols.iac.errors import ERRORS as FORMAT
+from agenthub.server.errors import install_errors
+from agenthub.server.runner import listen_socket
+
+CASES: dict[type[EngineError], tuple[EngineError, int, str]] = {
+    JobNotFound: (JobNotFound(1), 404, "task not found"),
+    LeaseMismatch: (LeaseMismatch(1, "agent-1"), 403, "task is not assigned to this agent"),
+    InvalidTransition: (InvalidTransition(1, "success", "cancel"), 409, "task is success"),
+    Conflict: (Conflict("duplicate"), 409, "already exists"),
+    StorageUnavailable: (StorageUnavailable("down"), 503, "database unavailable"),
+    InvalidValue: (InvalidValue("integer out of range"), 400, "invalid value: integer out of range"),
+}
+
+
+def test_the_table_maps_every_core_error() -> None:
+    assert FORMAT.missing_core_errors() == []
+    assert set(CASES) == set(CORE_ERRORS)
+
+
+@pytest.mark.parametrize("error_type", CORE_ERRORS, ids=lambda t: t.__name__)
+async def test_core_error_reaches_the_wire_as_an_error_object(error_type: type[EngineError]) -> None:
+    error, status, code = CASES[error_type]
+    app = FastAPI()
+    install_errors(app, FORMAT)
+
+    @app.get("/boom", response_model=None)
+    async def boom() -> NoReturn:
+        raise error
+
+    started = asyncio.Event()
+
+    async def on_startup() -> None:
+        started.set()
+
+    app.router.on_startup.append(on_startup)
+    sock = listen_socket("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        await asyncio.wait_for(started.wait(), timeout=20)
+        port = sock.getsockname()[1]
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            r = await http.get("/boom")
+    finally:
+        server.should_exit = True
+        await task
+    assert (r.status_code, r.json()) == (status, {"error": code})
