@@ -20,7 +20,7 @@ BACKOFF_KIND = "test.backoff"
 
 @pytest.fixture
 async def served(runtime: Runtime) -> AsyncIterator[Listeners]:
-    async with serving(runtime, "oas", "devices", "comfyui", "console") as listeners:
+    async with serving(runtime, "oas", "devices", "comfyui", "iac", "console") as listeners:
         yield listeners
 
 

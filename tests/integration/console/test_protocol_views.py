@@ -1,5 +1,5 @@
 """What the protocols' console hooks add over the API: devices progress as logs, ComfyUI "unreachable since"
-and its task events, Oas load."""
+and metrics as load, IaC apply slots and "the only agent is running an apply"."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import httpx
 from agenthub.core.clock import ManualClock
 from agenthub.core.jobs import LeaseRef, NewJob
 from agenthub.protocols.comfyui.spec import SPEC as COMFYUI
+from agenthub.protocols.iac.channels import AGENT_KIND, TASK_KIND
 from agenthub.server.runner import Listeners
 from agenthub.server.runtime import Runtime
 from tests.integration.console.conftest import LEASE, node
@@ -62,3 +63,15 @@ async def test_the_fleet_shows_comfyui_metrics_as_load(
     await node(runtime, "comfyui", "gpu-3")
     [gpu] = (await operator.get("/api/fleet", params={"protocol": "comfyui"})).json()["nodes"]
     assert gpu["load"] == "gpu 41, vram_gb 7.5"
+
+
+async def test_iac_the_only_agent_is_running_an_apply(runtime: Runtime, operator: httpx.AsyncClient) -> None:
+    await node(runtime, AGENT_KIND, "tf-1", owner=5)
+    running = await runtime.engine.submit(NewJob(kind=TASK_KIND, type="apply", owner_id=5, subject_id=1))
+    waiting = await runtime.engine.submit(NewJob(kind=TASK_KIND, type="plan", owner_id=5, subject_id=2))
+    assert running is not None and waiting is not None
+    await runtime.engine.lease_one(running.id, node_id="tf-1", lease_for=LEASE)
+    texts = [r["text"] for r in (await operator.get(f"/api/jobs/{waiting.id}/why")).json()["reasons"]]
+    assert texts == ["the only agent of its application is running an apply"]
+    [agent] = (await operator.get("/api/fleet", params={"protocol": "iac"})).json()["nodes"]
+    assert agent["load"] == "plans 0/?, apply 1/1"
