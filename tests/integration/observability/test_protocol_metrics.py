@@ -44,6 +44,7 @@ async def test_http_and_push_histograms_count_what_happened(world: ComfyWorld, r
     await world.task_view(task["id"])
     assert (await world.http.get(f"/api/agent/operator/tasks/{task['id']}")).status_code == 401  # no key
     assert (await world.http.get("/no/such/path")).status_code == 404
+    await world.context.pusher.settled()  # the push creating the task set off, and its take-back, ended
 
     m = await scrape(runtime)
 
