@@ -165,6 +165,7 @@ async def test_an_operator_watches_the_fleet_live(
             await other.goto(urls["console"] + "/#/nodes/oas/PC-1")
             await other.click("#enable-btn")
             await expect(other.locator("#disable-btn")).to_be_visible(timeout=WAIT)
+            await other.close()  # its live page would fetch on after the logout below (and get 401s)
             await expect(page.locator("#job-status")).to_have_text("running", timeout=WAIT)
             await shot(page, "3-job-running")
             release.set()
