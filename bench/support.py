@@ -23,9 +23,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def agenthub_server(database_url: str, *, protocols: str, port_env: str) -> Iterator[str]:
+def agenthub_server(
+    database_url: str, *, protocols: str, port_env: str, ready_path: str = "/health"
+) -> Iterator[str]:
     """Starts `agenthub serve` (uvloop) in a child process: the load generator gets its own CPU time."""
-    with agenthub_process(database_url, protocols=protocols, port_env=port_env) as (url, _process):
+    with agenthub_process(database_url, protocols=protocols, port_env=port_env, ready_path=ready_path) as (
+        url,
+        _process,
+    ):
         yield url
 
 
@@ -43,7 +48,12 @@ def cpu_seconds(pid: int) -> float:
 
 @contextmanager
 def agenthub_process(
-    database_url: str, *, protocols: str, port_env: str, extra_env: dict[str, str] | None = None
+    database_url: str,
+    *,
+    protocols: str,
+    port_env: str,
+    extra_env: dict[str, str] | None = None,
+    ready_path: str = "/health",
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
     env = {
@@ -68,7 +78,7 @@ def agenthub_process(
         deadline = time.monotonic() + 60
         while True:
             try:
-                httpx.get(url + "/health", timeout=1)
+                httpx.get(url + ready_path, timeout=1)
                 break
             except httpx.TransportError as exc:
                 if process.poll() is not None or time.monotonic() > deadline:

@@ -16,8 +16,10 @@ from agenthub.core.errors import LeaseMismatch
 from agenthub.core.jobs import Change, JobFilter, JobStatus, LeaseRef, NewJob
 from agenthub.core.nodes import NodeSighting
 from agenthub.server.runtime import Runtime
+from agenthub.server.startup import open_runtime
 from agenthub.storage import Database
 from agenthub.storage.tables import agent_nodes, job_events, jobs, server_values
+from tests.conftest import make_settings
 
 KIND = "test.units"
 LEASE = timedelta(seconds=90)
@@ -202,10 +204,16 @@ async def test_presence_is_written_at_most_every_few_seconds_unless_something_ch
     assert node is not None and runtime.engine.is_online(node)
 
 
-async def test_queued_units_commit_together_and_a_failing_one_alone_is_undone(runtime: Runtime) -> None:
+async def test_queued_units_commit_together_and_a_failing_one_alone_is_undone(
+    sqlite_url: str, clock: ManualClock
+) -> None:
+    """Group commit is SQLite's single writer: this one runs on SQLite only."""
+    async with open_runtime(make_settings(sqlite_url), clock=clock) as runtime:
+        await _queued_units_commit_together(runtime)
+
+
+async def _queued_units_commit_together(runtime: Runtime) -> None:
     db = runtime.db
-    if not db.is_sqlite:
-        pytest.skip("group commit is SQLite's single writer")
 
     def adding(key: str, *, fail: bool = False) -> Any:
         def work(conn: Any) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 
 from agenthub.core import rules
 from agenthub.core.clock import Clock
-from agenthub.core.errors import JobNotFound
+from agenthub.core.errors import InvalidTransition, JobNotFound
 from agenthub.core.jobs import (
     GROUPABLE,
     Backoff,
@@ -21,6 +21,7 @@ from agenthub.core.jobs import (
     JobEvent,
     JobFilter,
     JobQuery,
+    JobSearch,
     KindPolicy,
     LeaseRef,
     NewJob,
@@ -47,6 +48,9 @@ PRESENCE_WRITE_EVERY = timedelta(seconds=5)
 
 def job_channel(kind: str) -> str:
     return f"jobs.{kind}"
+
+
+NODES_CHANNEL = "nodes"  # operator changes to nodes (disabled, enabled)
 
 
 class Engine:
@@ -143,11 +147,17 @@ class Engine:
         """How many nodes there are, by (kind, status), as the presence sweep last left them."""
         return await self._nodes.counts()
 
+    async def search_jobs(self, search: JobSearch, *, limit: int = 50) -> list[Job]:
+        """Jobs of every kind for the console: newest first, keyset-paged by `search.before_id`."""
+        return await self._jobs.search(search, limit=limit)
+
     async def lease(
         self, job_filter: JobFilter, *, node_id: str, limit: int, lease_for: timedelta
     ) -> list[Job]:
         """Returns lapsed leases to the queue (all of them: always correct), then leases due jobs, in one
-        transaction (the expiry check is two index probes, O(due jobs))."""
+        transaction (the expiry check is two index probes, O(due jobs)). A disabled node leases nothing."""
+        if not rules.may_lease(await self._nodes.is_disabled(node_id)):
+            return []
         expired, leased = await self._jobs.lease(
             job_filter,
             node_id=node_id,
@@ -170,6 +180,8 @@ class Engine:
         Raises InvalidTransition when the job is no longer pending (e.g. another replica leased it first).
         """
         now = self.clock.now()
+        if not rules.may_lease(await self._nodes.is_disabled(node_id)):
+            raise InvalidTransition(job_id, "pending", f"lease to the disabled node {node_id}")
         return await self._apply(
             job_id, lambda job: rules.lease(job, node_id=node_id, now=now, lease_for=lease_for), guard=guard
         )
@@ -395,6 +407,41 @@ class Engine:
             self._presence.pop((node.kind, node.node_id), None)
             self._observer.node_gone(node.kind, node.node_id, reason="silent")
         return gone
+
+    # -- operator actions (the console) -------------------------------------------------------------------
+
+    async def all_nodes(self) -> list[AgentNode]:
+        """Every node of every kind."""
+        return await self._nodes.all_nodes()
+
+    async def cancel_by(self, job_id: int, *, operator: str, reason: str | None = None) -> Change:
+        now = self.clock.now()
+        return await self._apply(
+            job_id, lambda job: rules.cancel_by(job, now=now, operator=operator, reason=reason)
+        )
+
+    async def retry_now(self, job_id: int, *, operator: str) -> Change:
+        """A failed job, or one waiting out a retry backoff, back to the queue now (see rules.retry_now)."""
+        now = self.clock.now()
+        return await self._apply(job_id, lambda job: rules.retry_now(job, now=now, operator=operator))
+
+    async def set_node_disabled(
+        self, kind: str, node_id: str, *, disabled: bool, operator: str
+    ) -> AgentNode | None:
+        """Disables or enables a node (a disabled node leases nothing); announced on `nodes`, with who."""
+        node = await self._nodes.set_disabled(
+            kind, node_id, by=operator if disabled else None, now=self.clock.now()
+        )
+        if node is not None:
+            event = "disabled" if disabled else "enabled"
+            log.info("node %s/%s %s by %s", kind, node_id, event, operator)
+            try:
+                await self._sink.publish(
+                    NODES_CHANNEL, {"kind": kind, "node_id": node_id, "event": event, "by": operator}
+                )
+            except Exception:
+                log.exception("could not publish %s of node %s", event, node_id)
+        return node
 
 
 def _adds_nothing(sighting: NodeSighting, known: AgentNode) -> bool:

@@ -189,3 +189,16 @@ class Change:
     @property
     def changed(self) -> bool:
         return self.event is not None
+
+
+@dataclass(frozen=True, slots=True)
+class JobSearch:
+    """The operator's view of jobs: across kinds, newest first, a page at a time by keyset (`before_id`),
+    so the thousandth page costs what the first does."""
+
+    kinds: tuple[str, ...] | None = None
+    statuses: tuple[JobStatus, ...] | None = None
+    types: tuple[str, ...] | None = None
+    leased_by: str | None = None
+    text: str | None = None  # a job id, an external id or a holder node, matched exactly
+    before_id: int | None = None  # id < before_id

@@ -23,6 +23,13 @@ class AgentNode:
     owner_id: int | None = None
     version: str | None = None
     info: dict[str, Any] | None = None
+    # Set by an operator (the console): a disabled node leases nothing until enabled again.
+    disabled_at: datetime | None = None
+    disabled_by: str | None = None
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_at is not None
 
     def is_online(self, now: datetime, window: timedelta) -> bool:
         return self.status is NodeStatus.ONLINE and now - self.last_seen_at <= window

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from agenthub.core.jobs import Change, Job, JobEvent, JobFilter, JobQuery, NewJob
+from agenthub.core.jobs import Change, Job, JobEvent, JobFilter, JobQuery, JobSearch, NewJob
 from agenthub.core.nodes import AgentNode, NodeSighting
 
 Rule = Callable[[Job], Change]
@@ -56,6 +56,9 @@ class JobStore(Protocol):
 
     async def count_by(self, query: JobQuery, fields: Sequence[str]) -> dict[tuple[Any, ...], int]: ...
 
+    async def search(self, search: JobSearch, *, limit: int) -> list[Job]:
+        """Jobs of any kind, newest first, a keyset page at a time (the console)."""
+
 
 class NodeStore(Protocol):
     async def seen(self, sighting: NodeSighting, *, now: datetime) -> AgentNode: ...
@@ -77,6 +80,14 @@ class NodeStore(Protocol):
 
     async def counts(self) -> dict[tuple[str, str], int]:
         """How many nodes there are, by (kind, status)."""
+
+    async def all_nodes(self) -> list[AgentNode]: ...
+
+    async def set_disabled(
+        self, kind: str, node_id: str, *, by: str | None, now: datetime
+    ) -> AgentNode | None: ...
+
+    async def is_disabled(self, node_id: str) -> bool: ...
 
 
 class EventSink(Protocol):

@@ -249,3 +249,42 @@ def _extended(job: Job, now: datetime, lease_for: timedelta) -> datetime:
     if job.deadline is not None:
         until = min(until, job.deadline)
     return until
+
+
+# -- operator actions (the console) --------------------------------------------------------------------
+
+RETRYABLE_NOW = frozenset({JobStatus.FAILED, JobStatus.EXPIRED})
+
+
+def cancel_by(job: Job, *, now: datetime, operator: str, reason: str | None = None) -> Change:
+    """An operator's cancel: the engine's cancel, with who did it on the event."""
+    change = cancel(job, now=now, reason=reason)
+    if change.event is None:
+        return change
+    return Change(change.job, replace(change.event, data={"by": operator}))
+
+
+def retry_now(job: Job, *, now: datetime, operator: str) -> Change:
+    """Back to the queue at once: a failed (or expired) job gets one more attempt, a job waiting out a retry
+    backoff or a schedule stops waiting. A passed deadline would end the job again at the next sweep, so
+    it is lifted."""
+    waiting = job.status is JobStatus.PENDING and job.scheduled_at > now
+    if job.status not in RETRYABLE_NOW and not waiting:
+        raise InvalidTransition(job.id, job.status, "retry now")
+    revived = replace(
+        job,
+        status=JobStatus.PENDING,
+        scheduled_at=now,
+        max_attempts=max(job.max_attempts, job.attempts + 1),
+        lease_until=None,
+        finished_at=None,
+        deadline=job.deadline if job.deadline is None or job.deadline > now else None,
+        updated_at=now,
+    )
+    data = {"by": operator, "from": job.status.value}
+    return Change(revived, EventDraft("retry_now", message=f"retried by {operator}", data=data))
+
+
+def may_lease(node_disabled: bool) -> bool:
+    """A node an operator disabled leases nothing (what it holds already runs to its end)."""
+    return not node_disabled

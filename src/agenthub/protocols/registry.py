@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agenthub.console.spec import SPEC as CONSOLE
 from agenthub.protocols.comfyui.spec import SPEC as COMFYUI
 from agenthub.protocols.devices.spec import SPEC as DEVICES
 from agenthub.protocols.iac.spec import SPEC as IAC
@@ -12,7 +13,7 @@ from agenthub.protocols.maicraft.spec import SPEC as MAICRAFT
 from agenthub.protocols.oas.spec import SPEC as OAS
 from agenthub.server.protocol import ProtocolSpec
 
-PROTOCOLS: tuple[ProtocolSpec[Any, Any], ...] = (OAS, DEVICES, MAICRAFT, COMFYUI, IAC)
+PROTOCOLS: tuple[ProtocolSpec[Any, Any], ...] = (OAS, DEVICES, MAICRAFT, COMFYUI, IAC, CONSOLE)
 
 
 def available() -> dict[str, ProtocolSpec[Any, Any]]:

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 from starlette.types import ASGIApp
 
+from agenthub.server.console_hooks import ConsoleHooks
 from agenthub.server.loops import Loop
 from agenthub.server.runtime import Runtime
 from agenthub.server.settings import ProtocolSettings
@@ -52,6 +53,8 @@ class ProtocolSpec(Generic[SettingsT, StateT]):
       `close` ends it.
     - `create_app` and `loops`: the ASGI app on its port and its background loops, both from that state.
     - `agent`: the `agenthub agent <name>` command, if it ships one.
+    - `console`: what the operator console shows of it (its node and job kinds, load, logs, pending
+      reasons); None: the console shows its nodes and jobs with the engine's view only.
     """
 
     name: str
@@ -63,6 +66,7 @@ class ProtocolSpec(Generic[SettingsT, StateT]):
     loops: Callable[[StateT], list[Loop]] = field(default=_no_loops)
     close: Callable[[StateT], Awaitable[None]] = field(default=_nothing)
     agent: AgentCommand | None = None
+    console: ConsoleHooks[StateT] | None = None
 
     def settings_of(self, runtime: Runtime) -> SettingsT:
         return runtime.settings.protocol(self.name, self.settings)

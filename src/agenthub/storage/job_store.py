@@ -23,6 +23,7 @@ from agenthub.core.jobs import (
     JobFilter,
     JobOrder,
     JobQuery,
+    JobSearch,
     JobStatus,
     NewJob,
 )
@@ -314,6 +315,12 @@ class SqlJobStore:
         async with self.db.read() as conn:
             return {tuple(row[:-1]): row[-1] for row in (await conn.execute(select)).all()}
 
+    async def search(self, search: JobSearch, *, limit: int) -> list[Job]:
+        """The console's job list: newest first, by keyset on id (see ix_jobs_kind_id, ix_jobs_status_id)."""
+        query = sa.select(jobs).where(*_search_conditions(search)).order_by(jobs.c.id.desc()).limit(limit)
+        async with self.db.read() as conn:
+            return [row_to_job(r) for r in await conn.execute(query)]
+
     def _write(self, conn: Connection, change: Change) -> None:
         job, event = change.job, change.event
         assert event is not None
@@ -382,4 +389,27 @@ def _conditions(query: JobQuery) -> list[Any]:
         conditions.append(sa.or_(c.leased_by.is_(None), c.leased_by.not_in(query.not_leased_by)))
     if query.due_at is not None:
         conditions.append(c.scheduled_at <= query.due_at)
+    return conditions
+
+
+def _search_conditions(search: JobSearch) -> list[Any]:
+    c = jobs.c
+    conditions: list[Any] = []
+    if search.kinds is not None:
+        conditions.append(c.kind.in_(search.kinds))
+    if search.statuses is not None:
+        conditions.append(c.status.in_([s.value for s in search.statuses]))
+    if search.types is not None:
+        conditions.append(c.type.in_(search.types))
+    if search.leased_by is not None:
+        conditions.append(c.leased_by == search.leased_by)
+    if search.before_id is not None:
+        conditions.append(c.id < search.before_id)
+    text = (search.text or "").strip()
+    if text:
+        # Exact matches only, each served by an index: a prefix or substring search would scan the table.
+        matches = [c.external_id == text, c.leased_by == text]
+        if text.isdigit() and len(text) < 19:
+            matches.append(c.id == int(text))
+        conditions.append(sa.or_(*matches))
     return conditions

@@ -25,6 +25,8 @@ def row_to_node(row: Any) -> AgentNode:
         owner_id=m["owner_id"],
         version=m["version"],
         info=m["info"],
+        disabled_at=m["disabled_at"],
+        disabled_by=m["disabled_by"],
     )
 
 
@@ -95,3 +97,32 @@ class SqlNodeStore:
         query = sa.select(c.kind, c.status, sa.func.count()).group_by(c.kind, c.status)
         async with self.db.read() as conn:
             return {(kind, status): n for kind, status, n in (await conn.execute(query)).all()}
+
+    async def all_nodes(self) -> list[AgentNode]:
+        query = sa.select(agent_nodes).order_by(agent_nodes.c.kind, agent_nodes.c.node_id)
+        async with self.db.read() as conn:
+            return [row_to_node(r) for r in await conn.execute(query)]
+
+    async def set_disabled(
+        self, kind: str, node_id: str, *, by: str | None, now: datetime
+    ) -> AgentNode | None:
+        """Disables (by an operator) or, with `by=None`, enables the node; None when there is no such node."""
+        stmt = (
+            agent_nodes.update()
+            .where(agent_nodes.c.kind == kind, agent_nodes.c.node_id == node_id)
+            .values(disabled_at=now if by is not None else None, disabled_by=by)
+            .returning(*agent_nodes.c)
+        )
+        async with self.db.write() as conn:
+            row = (await conn.execute(stmt)).first()
+        return row_to_node(row) if row else None
+
+    async def is_disabled(self, node_id: str) -> bool:
+        """Whether a node of this id (of any kind: a lease names the node, not its kind) is disabled."""
+        query = (
+            sa.select(agent_nodes.c.id)
+            .where(agent_nodes.c.node_id == node_id, agent_nodes.c.disabled_at.is_not(None))
+            .limit(1)
+        )
+        async with self.db.read() as conn:
+            return (await conn.execute(query)).first() is not None

@@ -55,6 +55,10 @@ jobs = sa.Table(
     sa.Index("ix_jobs_deadline", "status", "deadline"),
     sa.Index("ix_jobs_owner", "kind", "owner_id", "id"),
     sa.Index("ix_jobs_subject", "kind", "subject_id", "id"),
+    # The console's keyset pages, newest first, across kinds or within one (0002_engine_console).
+    sa.Index("ix_jobs_kind_id", "kind", "id"),
+    sa.Index("ix_jobs_status_id", "status", "id"),
+    sa.Index("ix_jobs_leased_by", "leased_by", "id"),
 )
 
 job_events = sa.Table(
@@ -101,8 +105,12 @@ agent_nodes = sa.Table(
     sa.Column("info", JsonType, nullable=True),
     sa.Column("last_seen_at", UtcDateTime, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
+    # An operator disabled the node: it leases nothing (0002_engine_console).
+    sa.Column("disabled_at", UtcDateTime, nullable=True),
+    sa.Column("disabled_by", sa.String(128), nullable=True),
     sa.UniqueConstraint("kind", "node_id", name="uq_agent_nodes_kind_node"),
     sa.Index("ix_agent_nodes_owner", "kind", "owner_id"),
+    sa.Index("ix_agent_nodes_node", "node_id"),
 )
 
 # Small server-wide values that must be shared by every replica (e.g. the generated development JWT secret).

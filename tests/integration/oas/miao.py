@@ -4,6 +4,7 @@ slow service, without a timing assumption) or be broken."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from aiohttp import web
 class FakeMiao:
     url: str = ""
     hang: bool = False  # answer only once `release` is set
+    drip: bool = False  # send the answer's headers, then a byte now and then until `release` is set
     status: int = 200
     requests: list[dict[str, str]] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -23,6 +25,14 @@ class FakeMiao:
     async def trigger(self, request: web.Request) -> web.Response:
         self.requests.append(dict(request.query))
         self.arrived.set()
+        if self.drip:
+            response = web.StreamResponse(headers={"content-type": "application/json"})
+            await response.prepare(request)
+            while not self.release.is_set():
+                await response.write(b" ")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.release.wait(), timeout=0.05)
+            return response
         if self.hang:
             await self.release.wait()
         if self.status != 200:

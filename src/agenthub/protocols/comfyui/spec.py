@@ -7,6 +7,7 @@ from pathlib import Path
 
 from agenthub.protocols.comfyui import agent_command
 from agenthub.protocols.comfyui.app import create_app
+from agenthub.protocols.comfyui.console_hooks import CONSOLE
 from agenthub.protocols.comfyui.context import ComfyuiContext, open_context
 from agenthub.protocols.comfyui.kinds import NODE_KIND, TASK_KIND
 from agenthub.protocols.comfyui.service import task_policy
@@ -45,4 +46,5 @@ SPEC = ProtocolSpec(
     loops=_loops,
     close=_close,
     agent=AgentCommand(help=agent_command.HELP, configure=agent_command.configure, run=agent_command.run),
+    console=CONSOLE,
 )

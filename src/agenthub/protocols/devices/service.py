@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from agenthub.core.engine import Engine, job_channel
+from agenthub.core.engine import NODES_CHANNEL, Engine, job_channel
 from agenthub.core.errors import EngineError, InvalidTransition, LeaseMismatch
 from agenthub.core.jobs import Change, Job, JobQuery, JobStatus, KindPolicy, LeaseRef, NewJob
 from agenthub.core.nodes import AgentNode, NodeSighting
@@ -169,7 +169,8 @@ class DevicesService:
     def _is_online(self) -> Callable[[AgentNode], bool]:
         """The engine's presence rule for device nodes, with the clock read once (a choice looks at many)."""
         now, window = self.now(), self.engine.silence(NODE_KIND)
-        return lambda node: node.is_online(now, window)
+        # A device an operator disabled (the console) is passed over, like an offline one: it leases nothing.
+        return lambda node: node.is_online(now, window) and not node.disabled
 
     def _fleet_device(self, device_id: str) -> Device:
         node = self.fleet.nodes[device_id]
@@ -286,7 +287,7 @@ class DevicesService:
                 if device is None:
                     raise DeviceNotFound(device_id)
                 node = await self.engine.node(NODE_KIND, device_id)
-                if not device.online or node is None:
+                if not device.online or node is None or node.disabled:
                     raise DeviceOffline(device_id)
                 fleet.seen(node, device.registration)
             if fleet.load(device_id) >= capacity:
@@ -527,6 +528,20 @@ class DevicesService:
             "device_info": registration.device_info,
             "connection_info": {"sid": registration.sid, "registered_at": iso(registration.registered_at)},
         }
+
+    # -- operators (the console) ------------------------------------------------------------------
+
+    async def follow_operators(self) -> None:
+        """Keeps the fleet in step with operators disabling and enabling devices (the engine announces it on
+        `nodes`, from any replica), until cancelled: a disabled device is passed over at once."""
+        async with self.runtime.bus.subscribe(NODES_CHANNEL) as subscription:
+            async for _channel, message in subscription:
+                if message.get("kind") != NODE_KIND:
+                    continue
+                node = await self.engine.node(NODE_KIND, str(message.get("node_id")))
+                if node is not None:
+                    self.fleet.seen(node)
+                    self.wake()  # enabled: tasks may wait for it
 
 
 def _reported_by(job: Job, device_id: str) -> bool:

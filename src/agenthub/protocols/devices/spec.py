@@ -7,6 +7,7 @@ from pathlib import Path
 
 from agenthub.protocols.devices import agent_command
 from agenthub.protocols.devices.app import DevicesState, build_state, create_app
+from agenthub.protocols.devices.console_hooks import CONSOLE
 from agenthub.protocols.devices.service import NODE_KIND, TASK_POLICY
 from agenthub.protocols.devices.settings import DevicesSettings
 from agenthub.protocols.devices.tables import DEVICES_TABLES
@@ -29,6 +30,7 @@ def _loops(state: DevicesState) -> list[Loop]:
         Loop("devices-push", 0.5, service.push_step),  # runs until cancelled; restarts after an error
         Loop("devices-dispatch", 0, service.dispatch_step),  # waits for a wake-up or its own interval
         Loop("devices-sweep", service.settings.sweep_interval_seconds, service.sweep),
+        Loop("devices-operators", 0.5, service.follow_operators),  # runs until cancelled
     ]
 
 
@@ -41,4 +43,5 @@ SPEC = ProtocolSpec(
     create_app=create_app,
     loops=_loops,
     agent=AgentCommand(help=agent_command.HELP, configure=agent_command.configure, run=agent_command.run),
+    console=CONSOLE,
 )

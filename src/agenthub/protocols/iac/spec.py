@@ -8,6 +8,7 @@ from agenthub.core.jobs import KindPolicy
 from agenthub.protocols.iac import agent_command
 from agenthub.protocols.iac.app import create_app
 from agenthub.protocols.iac.channels import AGENT_KIND, TASK_KIND
+from agenthub.protocols.iac.console_hooks import CONSOLE
 from agenthub.protocols.iac.context import IacState, open_state
 from agenthub.protocols.iac.settings import IacSettings
 from agenthub.protocols.iac.tables import IAC_TABLES
@@ -40,4 +41,5 @@ SPEC = ProtocolSpec(
     create_app=create_app,
     loops=_loops,
     agent=AgentCommand(help=agent_command.HELP, configure=agent_command.configure, run=agent_command.run),
+    console=CONSOLE,
 )

@@ -121,12 +121,18 @@ class MiaoNotifier:
         return True
 
     async def send(self, code: str, text: str) -> bool:
-        """GET <base>/trigger?id=<code>&text=<text>&type=json; True when Miao answered code 0."""
+        """GET <base>/trigger?id=<code>&text=<text>&type=json; True when Miao answered code 0.
+
+        The timeout is a total deadline: httpx's are per read, so a service that drips a byte now and then
+        would otherwise hold the connection open for ever."""
         params = {"id": code, "text": text, "type": "json"}
         try:
-            async with httpx.AsyncClient(timeout=self.timeout) as http:
+            async with asyncio.timeout(self.timeout), httpx.AsyncClient(timeout=self.timeout) as http:
                 response = await http.get(f"{self.base_url}/trigger", params=params)
-            answer = response.json()
+                answer = response.json()
+        except TimeoutError:
+            log.warning("miao reminder for %s gave up after %g s", code, self.timeout)
+            return False
         except (httpx.HTTPError, ValueError) as exc:
             log.warning("miao reminder failed for %s: %s", code, exc)
             return False

@@ -7,6 +7,7 @@ from pathlib import Path
 from agenthub.protocols.oas import agent_command
 from agenthub.protocols.oas.app import create_app
 from agenthub.protocols.oas.bootstrap import ensure_super_admin
+from agenthub.protocols.oas.console_hooks import CONSOLE
 from agenthub.protocols.oas.context import OasContext
 from agenthub.protocols.oas.operator_tables import OPERATOR_TABLES
 from agenthub.protocols.oas.scan.records import SCAN_KIND
@@ -52,4 +53,5 @@ SPEC = ProtocolSpec(
     loops=_loops,
     close=_close,
     agent=AgentCommand(help=agent_command.HELP, configure=agent_command.configure, run=agent_command.run),
+    console=CONSOLE,
 )

@@ -66,3 +66,16 @@ class UserLogsStore:
             rows = (await conn.execute(query)).all()
             total = (await conn.execute(count)).scalar_one()
         return [log_from_row(r) for r in rows], int(total)
+
+    async def uploaded_between(
+        self, *, user_id: int, node_id: str | None, since: datetime, until: datetime, limit: int
+    ) -> list[LogEntry]:
+        """The user's logs a node uploaded within a time window, oldest first (the console shows those a
+        job's agent uploaded while it held the job: Oas keeps logs per user, not per job)."""
+        c = user_logs.c
+        conditions: list[Any] = [c.user_id == user_id, c.created_at >= since, c.created_at <= until]
+        if node_id is not None:
+            conditions.append(c.node_id == node_id)
+        query = sa.select(user_logs).where(*conditions).order_by(c.id).limit(limit)
+        async with self.db.read() as conn:
+            return [log_from_row(r) for r in await conn.execute(query)]
