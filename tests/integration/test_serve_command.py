@@ -132,6 +132,11 @@ def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
 
 
 def test_production_checks_its_secrets_before_migrating(tmp_path: Path) -> None:
-    result = serve_once(tmp_path, AGENTHUB_ENV="production", AGENTHUB_PROTOCOLS="oas,comfyui")
-    assert_one_line(result, "AGENTHUB_JWT_SECRET must be set", "AGENTHUB_COMFYUI_SIGNING_KEYS must be set")
+    result = serve_once(tmp_path, AGENTHUB_ENV="production", AGENTHUB_PROTOCOLS="oas,comfyui,iac")
+    assert_one_line(
+        result,
+        "AGENTHUB_JWT_SECRET must be set",
+        "AGENTHUB_COMFYUI_SIGNING_KEYS must be set",
+        "AGENTHUB_IAC_ADMIN_KEY must be set",
+    )
     assert not (tmp_path / "agenthub.db").exists()  # nothing was migrated

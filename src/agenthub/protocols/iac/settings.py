@@ -26,3 +26,8 @@ class IacSettings(ProtocolSettings):
     # How long a verified application key is trusted without looking at the database again.
     credential_cache_seconds: float = 10.0
     max_body_bytes: int = 32 * 1024 * 1024  # state files can be large
+
+    def production_problems(self) -> list[str]:
+        if self.admin_key is None or not self.admin_key.get_secret_value():
+            return ["AGENTHUB_IAC_ADMIN_KEY must be set when AGENTHUB_ENV=production"]
+        return []
