@@ -18,6 +18,7 @@ import psutil
 import pytest
 import pytest_asyncio
 
+from agenthub.protocols.maicraft.console_hooks import describe_load
 from agenthub.protocols.maicraft.errors import MaicraftError
 from agenthub.protocols.maicraft.settings import BotConfig
 from agenthub.protocols.maicraft.spec import SPEC
@@ -317,6 +318,20 @@ async def test_each_bot_has_its_port_and_node(stack: Stack) -> None:
     assert stack.runtime.engine.is_online(nodes["default"]) and stack.runtime.engine.is_online(
         nodes["second"]
     )
+
+
+async def test_the_console_shows_each_bots_health_and_position(stack: Stack) -> None:
+    await eventually(lambda: _has_player(stack))
+    nodes = await stack.runtime.engine.nodes(NODE_KIND)
+    loads = await describe_load(stack.state, nodes)
+    player = stack.state.default.game.player()
+    assert loads["default"].text.startswith(f"health {player['health']}/{player['max_health']}")
+    assert loads["default"].data is not None and loads["default"].data["position"]["y"] is not None
+
+
+async def _has_player(stack: Stack) -> bool:
+    body = (await stack.http.get("/api/environment/player")).json()
+    return bool(body["success"])
 
 
 async def test_no_minecraft_server_is_a_game_state_error(stack: Stack) -> None:

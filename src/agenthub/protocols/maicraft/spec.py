@@ -6,6 +6,7 @@ from pathlib import Path
 
 from agenthub.protocols.maicraft import agent_command
 from agenthub.protocols.maicraft.app import create_app
+from agenthub.protocols.maicraft.console_hooks import CONSOLE
 from agenthub.protocols.maicraft.listeners import serve_bot
 from agenthub.protocols.maicraft.settings import DEFAULT_BOT, MaicraftSettings
 from agenthub.protocols.maicraft.state import BotState, MaicraftState, build_state, close_state
@@ -42,4 +43,5 @@ SPEC = ProtocolSpec(
     loops=_loops,
     close=close_state,
     agent=AgentCommand(help=agent_command.HELP, configure=agent_command.configure, run=agent_command.run),
+    console=CONSOLE,
 )
