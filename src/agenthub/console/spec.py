@@ -1,7 +1,7 @@
 """The operator console, as the runner sees it: one more listener (port 8000) beside the protocols.
 
-It is not a wire protocol: it reads every protocol's nodes and jobs through the engine and each protocol's
-`ConsoleHooks`, so it lives beside `protocols/` and is the one package that reads the registry's list.
+It is not a wire protocol: it reads every protocol's nodes and jobs through the engine and the `ConsoleHooks`
+of each protocol started on the same runtime, so it lives beside `protocols/`.
 """
 
 from __future__ import annotations
@@ -19,15 +19,14 @@ from agenthub.server.runtime import Runtime
 
 
 async def _build(runtime: Runtime, settings: ConsoleSettings) -> ConsoleService:
-    # The registry lists the console itself, so it is read here, when the runtime starts, not at import.
-    from agenthub.protocols.registry import PROTOCOLS
-
     sessions = Sessions(
         secret=runtime.jwt_secret + ":console-session",
         ttl=timedelta(minutes=settings.session_minutes),
         secure=settings.secure_cookie,
     )
-    return ConsoleService(runtime, settings, [s for s in PROTOCOLS if s.name != "console"], sessions)
+    # The protocols started beside it on this runtime (the runner names them before building any).
+    protocols = [spec for spec in runtime.states.running if spec.name != "console"]
+    return ConsoleService(runtime, settings, protocols, sessions)
 
 
 SPEC = ProtocolSpec(

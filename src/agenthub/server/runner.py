@@ -146,6 +146,7 @@ def selected_specs(settings: Settings) -> list[AnySpec]:
 async def started(runtime: Runtime, specs: Sequence[AnySpec]) -> AsyncIterator[None]:
     """Builds each protocol's state from its spec (once per runtime) and closes them in reverse order."""
     done: list[AnySpec] = []
+    runtime.states.running = tuple(specs)
     try:
         for spec in specs:
             await spec.start(runtime)

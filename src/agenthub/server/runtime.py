@@ -24,6 +24,8 @@ class ProtocolStates:
 
     def __init__(self) -> None:
         self._states: dict[str, Any] = {}
+        # The specs this runtime starts, set by the runner before any is built (the console reads them).
+        self.running: tuple[Any, ...] = ()
 
     def put(self, name: str, state: Any) -> None:
         if name in self._states:

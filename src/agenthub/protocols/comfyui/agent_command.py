@@ -10,6 +10,8 @@ import os
 import signal
 from pathlib import Path
 
+from agenthub.sdk.comfyui import AgentConfig, ComfyuiAgent
+
 HELP = "run a ComfyUI agent: takes pushed tasks, syncs a ComfyUI directory to its manifest, sends heartbeats"
 
 
@@ -31,8 +33,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agenthub.sdk.comfyui import AgentConfig, ComfyuiAgent
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = AgentConfig(
         agent_id=args.agent_id,

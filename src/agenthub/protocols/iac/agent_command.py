@@ -10,6 +10,8 @@ import os
 import signal
 from pathlib import Path
 
+from agenthub.sdk.iac import AgentConfig, IacAgent
+
 HELP = "run an IaC agent: keeps the C&C WebSocket, runs real terraform for pushed tasks"
 
 
@@ -42,8 +44,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agenthub.sdk.iac import AgentConfig, IacAgent
-
     if not args.app_key or not args.app_secret:
         print("agenthub: --app-key and --app-secret (or AGENTHUB_IAC_APP_KEY/SECRET) are required")
         return 2

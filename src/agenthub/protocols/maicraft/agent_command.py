@@ -8,7 +8,14 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import sys
+
+import httpx
+
+from agenthub.protocols.maicraft.settings import MaicraftSettings
+from agenthub.protocols.maicraft.squid import local_server
 
 HELP = "start a local Minecraft server (flying-squid), the bot and the MaicraftAgent API"
 
@@ -30,35 +37,38 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> None:
-    from agenthub.protocols.maicraft.settings import MaicraftSettings
-    from agenthub.protocols.maicraft.squid import local_server
-    from agenthub.server.runner import serve
-    from agenthub.server.settings import ServerSettings, Settings
-
-    maicraft = MaicraftSettings(mc_host="127.0.0.1", mc_port=args.mc_port, mc_username=args.username,
-                                mc_version=args.version)  # fmt: skip
-    if args.api_port is not None:
-        maicraft.port = args.api_port
-    settings = Settings(server=ServerSettings(protocols="maicraft"), protocols={"maicraft": maicraft})
+    api_port = args.api_port or MaicraftSettings().port
+    env = {
+        **os.environ,
+        "AGENTHUB_PROTOCOLS": "maicraft",
+        "AGENTHUB_MAICRAFT_PORT": str(api_port),
+        "AGENTHUB_MAICRAFT_MC_HOST": "127.0.0.1",
+        "AGENTHUB_MAICRAFT_MC_PORT": str(args.mc_port),
+        "AGENTHUB_MAICRAFT_MC_USERNAME": args.username,
+        "AGENTHUB_MAICRAFT_MC_VERSION": args.version,
+    }
     async with local_server(args.mc_port, version=args.version, gamemode=args.gamemode):
         print(
             f"maicraft: flying-squid on 127.0.0.1:{args.mc_port} (offline mode, {args.gamemode})", flush=True
         )
-        print(f"maicraft: API on http://127.0.0.1:{maicraft.port} (bot {args.username})", flush=True)
-        tasks = [asyncio.create_task(serve(settings))]
-        if args.wander:
-            tasks.append(asyncio.create_task(_wander(f"http://127.0.0.1:{maicraft.port}")))
+        print(f"maicraft: API on http://127.0.0.1:{api_port} (bot {args.username})", flush=True)
+        # The API is `agenthub serve` with only this protocol selected, in a child process of its own.
+        server = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "agenthub.cli.main", "serve", env=env
+        )
+        wander = asyncio.create_task(_wander(f"http://127.0.0.1:{api_port}")) if args.wander else None
         try:
-            await tasks[0]
+            await server.wait()
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            if wander is not None:
+                wander.cancel()
+                await asyncio.gather(wander, return_exceptions=True)
+            if server.returncode is None:
+                server.terminate()
+                await server.wait()
 
 
 async def _wander(base: str) -> None:
-    import httpx
-
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
         while True:
             await asyncio.sleep(5)
