@@ -11,7 +11,7 @@ from starlette.responses import FileResponse, Response
 from starlette.types import ASGIApp
 
 from agenthub.console import live, routes_api
-from agenthub.console.errors import ERRORS, render
+from agenthub.console.errors import ERRORS
 from agenthub.console.service import ConsoleService
 from agenthub.server.body_limit import BodySizeLimit
 from agenthub.server.errors import install_errors
@@ -50,4 +50,4 @@ def create_app(console: ConsoleService) -> ASGIApp:
     app.add_api_route("/", index, methods=["GET"], include_in_schema=False)
     app.router.routes.append(metrics_route(console.runtime))  # Prometheus scrapes it without a login
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    return BodySizeLimit(app, max_bytes=64 * 1024, too_large=lambda: render(ERRORS.too_large))
+    return BodySizeLimit(app, max_bytes=64 * 1024, errors=ERRORS)

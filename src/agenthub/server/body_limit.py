@@ -6,21 +6,24 @@ a parsing error; whatever the app sends afterwards is dropped."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agenthub.server.errors import BodyTooLarge, ErrorFormat
 
-class BodyTooLarge(Exception):
-    pass
+__all__ = ["BodySizeLimit", "BodyTooLarge"]
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, *, max_bytes: int, too_large: Callable[[], Response]) -> None:
+    """`errors` is the protocol's ErrorFormat: its `too_large` answer, in its wire shape."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, errors: ErrorFormat) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.too_large = too_large
+        self.errors = errors
+
+    def too_large(self) -> Response:
+        return self.errors.render(self.errors.too_large)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

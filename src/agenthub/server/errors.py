@@ -19,9 +19,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from agenthub.core.errors import CORE_ERRORS
-from agenthub.server.body_limit import BodyTooLarge
 
 log = logging.getLogger(__name__)
+
+
+class BodyTooLarge(Exception):
+    """A request body passed its protocol's size limit while it was read."""
 
 
 @dataclass(frozen=True, slots=True)

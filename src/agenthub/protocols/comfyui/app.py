@@ -7,7 +7,7 @@ from starlette.types import ASGIApp
 
 from agenthub.protocols.comfyui import routes_agent, routes_operator
 from agenthub.protocols.comfyui.context import ComfyuiContext
-from agenthub.protocols.comfyui.error_format import ERRORS, install_body_errors, too_large
+from agenthub.protocols.comfyui.error_format import ERRORS, install_body_errors
 from agenthub.server.body_limit import BodySizeLimit
 from agenthub.server.docs import install_docs
 from agenthub.server.errors import install_errors
@@ -22,4 +22,4 @@ def create_app(comfy: ComfyuiContext) -> ASGIApp:
     install_body_errors(app)
     app.include_router(routes_agent.router)
     app.include_router(routes_operator.router)
-    return BodySizeLimit(app, max_bytes=comfy.settings.max_body_bytes, too_large=too_large)
+    return BodySizeLimit(app, max_bytes=comfy.settings.max_body_bytes, errors=ERRORS)

@@ -114,8 +114,3 @@ def install_body_errors(app: FastAPI) -> None:
         return answer if isinstance(answer, Response) else await answer
 
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-
-
-def too_large() -> Response:
-    """The body-size limit's answer, before the app has read the body."""
-    return render(ERRORS.too_large)

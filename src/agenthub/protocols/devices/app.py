@@ -42,7 +42,7 @@ def create_app(state: DevicesState) -> ASGIApp:
     api.state.devices = service
     install_errors(api, errors.HTTP_ERRORS)
     api.include_router(router)
-    limited = BodySizeLimit(api, max_bytes=service.settings.max_payload_bytes, too_large=errors.too_large)
+    limited = BodySizeLimit(api, max_bytes=service.settings.max_payload_bytes, errors=errors.HTTP_ERRORS)
     app: ASGIApp = socketio.ASGIApp(state.sio, other_asgi_app=limited, socketio_path="socket.io")
     return app
 

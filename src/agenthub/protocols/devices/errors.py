@@ -162,10 +162,6 @@ HTTP_ERRORS = ErrorFormat(
 SOCKET_ERRORS = replace(HTTP_ERRORS, table={**TABLE, InvalidTransition: TASK_NOT_HELD})
 
 
-def too_large() -> Response:
-    return render(HTTP_ERRORS.too_large)
-
-
 def socket_error(wire: WireError, task_id: str | None = None) -> dict[str, Any]:
     """The payload of a Socket.IO `error` event."""
     body: dict[str, Any] = {"message": wire.message, "error_code": wire.code}

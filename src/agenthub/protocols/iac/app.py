@@ -21,4 +21,4 @@ def create_app(iac: IacState) -> ASGIApp:
     app.include_router(routes_agent.router)
     app.include_router(routes_operator.router)
     app.include_router(sockets.router)
-    return BodySizeLimit(app, max_bytes=iac.settings.max_body_bytes, too_large=errors.too_large)
+    return BodySizeLimit(app, max_bytes=iac.settings.max_body_bytes, errors=errors.ERRORS)

@@ -100,10 +100,6 @@ ERRORS = ErrorFormat(
 )
 
 
-def too_large() -> Response:
-    return render(ERRORS.too_large)
-
-
 def as_response(exc: IacError) -> JSONResponse:
     return JSONResponse({"error": exc.message, **exc.extra}, status_code=exc.status)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from agenthub.protocols.maicraft import (
@@ -19,7 +18,7 @@ from agenthub.protocols.maicraft import (
 )
 from agenthub.protocols.maicraft.access import AccessToken
 from agenthub.protocols.maicraft.state import BotState, MaicraftState
-from agenthub.server.body_limit import BodySizeLimit, BodyTooLarge
+from agenthub.server.body_limit import BodySizeLimit
 from agenthub.server.docs import install_docs
 
 MAX_BODY_BYTES = 1_000_000
@@ -37,15 +36,11 @@ def bot_app(bot: BotState) -> ASGIApp:
     app.add_middleware(
         CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], allow_credentials=False
     )
-    served: ASGIApp = BodySizeLimit(app, max_bytes=MAX_BODY_BYTES, too_large=_too_large)
+    served: ASGIApp = BodySizeLimit(app, max_bytes=MAX_BODY_BYTES, errors=errors.FORMAT)
     token = bot.settings.access_token
     if token is not None and token.get_secret_value():
         served = AccessToken(served, token.get_secret_value())
     return served
-
-
-def _too_large() -> Response:
-    return errors.FORMAT.response(BodyTooLarge())
 
 
 def create_app(state: MaicraftState) -> ASGIApp:

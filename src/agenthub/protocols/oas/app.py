@@ -66,4 +66,4 @@ def create_app(oas: OasContext) -> ASGIApp:
     ):
         app.include_router(module.router)
     install_audit(app)
-    return BodySizeLimit(app, max_bytes=oas.settings.max_body_bytes, too_large=errors.too_large)
+    return BodySizeLimit(app, max_bytes=oas.settings.max_body_bytes, errors=errors.FORMAT)

@@ -161,7 +161,3 @@ FORMAT = ErrorFormat(
 
 def install(app: FastAPI) -> None:
     install_errors(app, FORMAT)
-
-
-def too_large() -> Response:
-    return render(FORMAT.too_large)
