@@ -11,6 +11,8 @@ import pytest
 import websockets
 
 from agenthub.protocols.comfyui.settings import ComfyuiSettings
+from agenthub.protocols.iac.settings import IacSettings
+from agenthub.protocols.maicraft.settings import MaicraftSettings
 from agenthub.protocols.oas.settings import OasSettings
 from agenthub.server.runtime import Runtime
 from tests.support.servers import serving
@@ -23,23 +25,29 @@ async def chunks(total: int, size: int = 64 * 1024) -> AsyncIterator[bytes]:
     yield b'"}'
 
 
-@pytest.mark.parametrize("protocol", ["oas", "comfyui", "devices"])
+@pytest.mark.parametrize("protocol", ["oas", "comfyui", "devices", "iac", "maicraft"])
 async def test_a_chunked_body_over_the_limit_is_413(runtime: Runtime, protocol: str) -> None:
     runtime.settings.protocols["oas"] = runtime.settings.protocol("oas", OasSettings).model_copy(
         update={"max_body_bytes": 100_000}
     )
     runtime.settings.protocols["comfyui"] = ComfyuiSettings(max_body_bytes=100_000)  # type: ignore[call-arg]
+    runtime.settings.protocols["iac"] = IacSettings(max_body_bytes=100_000, admin_key="edge-key")  # type: ignore[call-arg]
+    runtime.settings.protocols["maicraft"] = MaicraftSettings(mcp_enabled=False)  # type: ignore[call-arg]
     paths = {
         "oas": "/api/v1/agent/auth/login",
         "comfyui": "/api/agent/operator/manifests",
         "devices": "/api/dispatch-task",
+        "iac": "/api/v1/admin/applications",
+        "maicraft": "/api/token-usage/record",  # its limit is 1 MB; the body below is 4 MB
     }
     async with (
         serving(runtime, protocol) as listeners,
         httpx.AsyncClient(base_url=listeners.urls[protocol], timeout=20) as http,
     ):
         r = await http.post(
-            paths[protocol], content=chunks(4_000_000), headers={"content-type": "application/json"}
+            paths[protocol],
+            content=chunks(4_000_000),
+            headers={"content-type": "application/json", "X-Admin-Key": "edge-key"},  # IaC checks it first
         )
         assert r.status_code == 413, r.text
         assert r.headers.get("content-length") != "0"
