@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import asyncpg
+import psutil
 import sqlalchemy as sa
 
 from agenthub.storage import Database
@@ -139,19 +140,27 @@ async def run_once(
         timings = Timings()
         connector = aiohttp.TCPConnector(limit=agents * 2)
         async with aiohttp.ClientSession(base_url=url, connector=connector) as http:
-            t0, cpu0 = time.perf_counter(), cpu_seconds(process.pid)
+            own = psutil.Process()
+            t0, cpu0, client0 = time.perf_counter(), cpu_seconds(process.pid), _own_cpu(own)
             await asyncio.gather(
                 *(agent(http, tokens[i], f"BENCH-NODE-{i:03d}", jobs_to_do, timings) for i in range(agents))
             )
             elapsed, cpu = time.perf_counter() - t0, cpu_seconds(process.pid) - cpu0
+            client_cpu = _own_cpu(own) - client0
     return {
         "jobs_per_s": timings.done / elapsed,
         "cpu_ms_per_job": cpu / timings.done * 1000,
+        "client_cpu_ms_per_job": client_cpu / timings.done * 1000,
         "poll_p50": percentile(timings.poll, 50) * 1000,
         "poll_p99": percentile(timings.poll, 99) * 1000,
         "complete_p50": percentile(timings.complete, 50) * 1000,
         "complete_p99": percentile(timings.complete, 99) * 1000,
     }
+
+
+def _own_cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
 
 
 async def fresh_database(backend: str, name: str) -> str:
@@ -205,7 +214,8 @@ async def main() -> None:
                 f"  {backend:10} backlog={backlog:>7,}  jobs/s {figures['jobs_per_s']}  "
                 f"poll p50 {figures['poll_p50']} ms p99 {figures['poll_p99']} ms  "
                 f"complete p50 {figures['complete_p50']} ms p99 {figures['complete_p99']} ms  "
-                f"server CPU {figures['cpu_ms_per_job']} ms/job",
+                f"server CPU {figures['cpu_ms_per_job']} ms/job  "
+                f"load generator CPU {figures['client_cpu_ms_per_job']} ms/job",
                 flush=True,
             )
 

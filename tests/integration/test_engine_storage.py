@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -226,3 +227,70 @@ async def test_values_no_database_can_hold_are_refused_alike_and_change_nothing(
         await runtime.engine.get(2**64)
     [job_id] = await submit(runtime)  # the database is still fine
     assert (await runtime.engine.get(job_id)).status is JobStatus.PENDING
+
+
+STORED_TIME = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$"
+
+
+async def test_a_job_reads_back_the_same_whichever_path_wrote_it(
+    runtime: Runtime, clock: ManualClock
+) -> None:
+    """On SQLite the transitions write through plain sqlite3 (sqlite_jobs.py) and everything else through
+    SQLAlchemy: each must read what the other wrote, values and formats alike."""
+    payload = {"text": "签到 é", "nested": {"list": [1, 2.5, None, True]}}
+    job = await runtime.engine.submit(
+        NewJob(kind=KIND, type="t", payload=payload, deadline=clock.now() + timedelta(hours=1))
+    )
+    assert job is not None
+    job_id = job.id
+    [leased] = await runtime.engine.lease(QUEUE, node_id="n", limit=1, lease_for=LEASE)
+    assert leased == await runtime.engine.get(job_id)
+    clock.advance(seconds=1.5)  # a time with microseconds
+    started = await runtime.engine.start(job_id, LeaseRef("n"), lease_for=LEASE, message="go")
+    assert started.job == await runtime.engine.get(job_id)
+    result = {"account_status": "active", "assets": {"金币": 10**18}, "none": None}
+    done = await runtime.engine.complete(job_id, LeaseRef("n"), result=result, message="ok")
+    again = await runtime.engine.get(job_id)
+    assert done.job == again
+    assert (again.payload, again.result, again.status) == (payload, result, JobStatus.SUCCESS)
+    assert [e.type for e in await runtime.engine.events(job_id)] == [
+        "created",
+        "leased",
+        "start",
+        "success",
+    ]
+    if runtime.db.is_sqlite:
+        times = [
+            "scheduled_at",
+            "deadline",
+            "started_at",
+            "finished_at",
+            "created_at",
+            "updated_at",
+        ]
+        async with runtime.db.read() as conn:
+            row = (
+                await conn.execute(
+                    sa.text(f"SELECT {', '.join(times)} FROM jobs WHERE id = :id"), {"id": job_id}
+                )
+            ).one()
+            event_times = (
+                await conn.execute(
+                    sa.text("SELECT created_at FROM job_events WHERE job_id = :id"), {"id": job_id}
+                )
+            ).scalars()
+            for value in [*row, *event_times]:
+                assert value is not None and re.match(STORED_TIME, value), value
+
+
+async def test_a_value_no_database_can_hold_in_a_transition_is_refused_and_changes_nothing(
+    runtime: Runtime,
+) -> None:
+    [job_id] = await submit(runtime)
+    await runtime.engine.lease(QUEUE, node_id="n", limit=1, lease_for=LEASE)
+    for result in ({"text": "a\x00b"}, {"a\x00": 1}):
+        with pytest.raises(InvalidValue):
+            await runtime.engine.complete(job_id, LeaseRef("n"), result=result)
+    job = await runtime.engine.get(job_id)
+    assert (job.status, job.result) == (JobStatus.LEASED, None)
+    assert await event_types(runtime, job_id) == ["created", "leased"]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
-from agenthub.console.context import Console, CurrentOperator, current_operator
+from agenthub.console.context import Console, CurrentOperator, operator_of
 from agenthub.console.errors import BadCredentials, NotLoggedIn
 from agenthub.protocols.oas.operators import is_super_admin
 
@@ -46,7 +46,7 @@ async def me(request: Request, console: Console) -> dict[str, Any]:
     """Who is logged in; `username` null without a valid session (a 200, so the page's first look at its
     session leaves no error in the browser's console)."""
     try:
-        operator = current_operator(request, console)
+        operator = operator_of(request, console)
     except NotLoggedIn:
         return {"username": None, "expires_at": None}
     return {"username": operator.username, "expires_at": operator.expires_at}

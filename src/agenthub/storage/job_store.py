@@ -3,7 +3,9 @@ event in one transaction. The lease query uses FOR UPDATE SKIP LOCKED on Postgre
 transaction (BEGIN IMMEDIATE) already excludes every other writer.
 
 Each write is one unit of work (`Database.unit`): synchronous SQLAlchemy code that runs whole on the SQLite
-writer thread (grouped with concurrent units into one commit) or in one greenlet on PostgreSQL."""
+writer thread (grouped with concurrent units into one commit) or in one greenlet on PostgreSQL. On SQLite
+the transitions themselves run as plain sqlite3 statements (sqlite_jobs.py): the writer thread is the one
+place every write waits for, so its Python cost per statement is the engine's throughput."""
 
 from __future__ import annotations
 
@@ -28,33 +30,14 @@ from agenthub.core.jobs import (
     NewJob,
 )
 from agenthub.core.ports import ExpiryRule, Rule, TxHook
+from agenthub.storage import sqlite_jobs
 from agenthub.storage.database import Database
 from agenthub.storage.hooks import run_hook
-from agenthub.storage.tables import job_events, jobs
+from agenthub.storage.tables import JOB_MUTABLE, job_events, jobs
 from agenthub.storage.upsert import insert_for
 
 HELD = (JobStatus.LEASED.value, JobStatus.RUNNING.value)
 ACTIVE = (JobStatus.PENDING.value, *HELD)
-MUTABLE = (
-    "status",
-    "payload",
-    "priority",
-    "scheduled_at",
-    "attempts",
-    "max_attempts",
-    "leased_by",
-    "lease_epoch",
-    "lease_until",
-    "deadline",
-    "started_at",
-    "finished_at",
-    "progress",
-    "result",
-    "error_code",
-    "message",
-    "updated_at",
-    "target_node",
-)
 
 
 def row_to_job(row: Any) -> Job:
@@ -101,9 +84,8 @@ class SqlJobStore:
         self._update = (
             jobs.update()
             .where(jobs.c.id == sa.bindparam("b_id"))
-            .values({name: sa.bindparam(f"b_{name}", type_=jobs.c[name].type) for name in MUTABLE})
+            .values({name: sa.bindparam(f"b_{name}", type_=jobs.c[name].type) for name in JOB_MUTABLE})
         )
-        self._add_event = job_events.insert()
         # PostgreSQL: the job update and its event in one statement, one round trip.
         updated = self._update.returning(jobs.c.id).cte("updated")
         self._update_with_event = job_events.insert().from_select(
@@ -164,10 +146,10 @@ class SqlJobStore:
 
     async def apply(self, job_id: int, rule: Rule, *, hook: TxHook | None = None) -> Change:
         def work(conn: Connection) -> Change:
-            row = conn.execute(self._load, {"b_id": job_id}).first()
-            if row is None:
+            job = self._load_job(conn, job_id)
+            if job is None:
                 raise JobNotFound(job_id)
-            change = rule(row_to_job(row))
+            change = rule(job)
             if change.event is not None:
                 self._write(conn, change)
                 if hook is not None:
@@ -204,11 +186,15 @@ class SqlJobStore:
             # nothing is due, so no extra round trip on the poll path.
             expired = self._expire(conn, expire, now=now, limit=500) if expire is not None else []
             if by_priority:
-                ids = self._due_by_priority(conn, job_filter, now=now, limit=limit)
+                ids = sqlite_jobs.due_by_priority(sqlite_jobs.dbapi(conn), job_filter, now=now, limit=limit)
             else:
                 ids = list(conn.execute(query).scalars())
             if not ids:
                 return expired, []
+            if self.db.is_sqlite:
+                raw = sqlite_jobs.dbapi(conn)
+                until = now + lease_for
+                return expired, sqlite_jobs.lease_ids(raw, ids, node_id=node_id, now=now, lease_until=until)
             # Mirrors core.rules.lease for a batch: one statement instead of one per job.
             stmt = (
                 jobs.update()
@@ -235,35 +221,12 @@ class SqlJobStore:
 
         return await self.db.unit(work)
 
-    def _due_by_priority(
-        self, conn: Connection, job_filter: JobFilter, *, now: datetime, limit: int
-    ) -> list[int]:
-        """The due jobs to lease, priority by priority (SQLite, owner-scoped queues).
-
-        One `ORDER BY priority DESC, scheduled_at` query walks the queue index until it has `limit` due
-        jobs: with fewer due than that and a large backlog scheduled for later, it walks the whole backlog
-        (milliseconds per poll, on the one writer). Asking per priority present (an index seek each) keeps
-        every step a range of due jobs only: O(priorities + due), in-process, no round trips."""
-        pending = self._scoped(sa.select(sa.func.max(jobs.c.priority)), job_filter).where(
-            jobs.c.status == JobStatus.PENDING.value
-        )
-        due = (
-            self._scoped(sa.select(jobs.c.id), job_filter)
-            .where(jobs.c.status == JobStatus.PENDING.value, jobs.c.scheduled_at <= now)
-            .order_by(jobs.c.scheduled_at, jobs.c.id)
-        )
-        ids: list[int] = []
-        priority = conn.execute(pending).scalar()
-        while priority is not None and len(ids) < limit:
-            at = due.where(jobs.c.priority == priority).limit(limit - len(ids))
-            ids += conn.execute(at).scalars()
-            priority = conn.execute(pending.where(jobs.c.priority < priority)).scalar()
-        return ids
-
     async def expire_due(self, rule: ExpiryRule, *, now: datetime, limit: int = 500) -> list[Change]:
         return await self.db.unit(lambda conn: self._expire(conn, rule, now=now, limit=limit))
 
     def _expire(self, conn: Connection, rule: ExpiryRule, *, now: datetime, limit: int) -> list[Change]:
+        if self.db.is_sqlite:
+            return sqlite_jobs.expire(sqlite_jobs.dbapi(conn), rule, now=now, limit=limit)
         # Two index-friendly questions instead of one OR (which would scan the table); O(due jobs).
         lapsed = sa.select(jobs.c.id).where(jobs.c.status.in_(HELD), jobs.c.lease_until < now).limit(limit)
         overdue = sa.select(jobs.c.id).where(jobs.c.deadline <= now, jobs.c.status.in_(ACTIVE)).limit(limit)
@@ -321,10 +284,19 @@ class SqlJobStore:
         async with self.db.read() as conn:
             return [row_to_job(r) for r in await conn.execute(query)]
 
+    def _load_job(self, conn: Connection, job_id: int) -> Job | None:
+        if self.db.is_sqlite:
+            return sqlite_jobs.load(sqlite_jobs.dbapi(conn), job_id)
+        row = conn.execute(self._load, {"b_id": job_id}).first()
+        return row_to_job(row) if row is not None else None
+
     def _write(self, conn: Connection, change: Change) -> None:
+        if self.db.is_sqlite:  # in-process: plain sqlite3 statements, see sqlite_jobs.py
+            sqlite_jobs.write(sqlite_jobs.dbapi(conn), change)
+            return
         job, event = change.job, change.event
         assert event is not None
-        values = {f"b_{name}": getattr(job, name) for name in MUTABLE}
+        values = {f"b_{name}": getattr(job, name) for name in JOB_MUTABLE}
         values["b_status"] = job.status.value
         values["b_id"] = job.id
         fields = {
@@ -335,10 +307,6 @@ class SqlJobStore:
             "data": event.data,
             "created_at": job.updated_at,
         }
-        if self.db.is_sqlite:  # in-process: two statements cost no round trip
-            conn.execute(self._update, values)
-            conn.execute(self._add_event, {"job_id": job.id, **fields})
-            return
         conn.execute(self._update_with_event, {**values, **{f"e_{k}": v for k, v in fields.items()}})
 
     def _locked(self, query: Any, *, skip_locked: bool = False) -> Any:

@@ -61,6 +61,29 @@ jobs = sa.Table(
     sa.Index("ix_jobs_leased_by", "leased_by", "id"),
 )
 
+# What a transition may change on a job (the rest is fixed when it is created).
+JOB_MUTABLE = (
+    "status",
+    "payload",
+    "priority",
+    "scheduled_at",
+    "attempts",
+    "max_attempts",
+    "leased_by",
+    "lease_epoch",
+    "lease_until",
+    "deadline",
+    "started_at",
+    "finished_at",
+    "progress",
+    "result",
+    "error_code",
+    "message",
+    "updated_at",
+    "target_node",
+)
+
+
 job_events = sa.Table(
     "job_events",
     metadata,

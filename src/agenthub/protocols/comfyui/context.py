@@ -95,7 +95,7 @@ async def _secret(
     return str(value)
 
 
-def _from_request(request: Request) -> ComfyuiContext:
+async def _from_request(request: Request) -> ComfyuiContext:
     context: ComfyuiContext = request.app.state.comfyui
     return context
 

@@ -90,7 +90,7 @@ async def _agent_itself(agent_id: str, request: Request, comfy: Comfy) -> Claims
     return claims
 
 
-def require_admin(request: Request, comfy: Comfy) -> None:
+async def require_admin(request: Request, comfy: Comfy) -> None:
     given = request.headers.get("x-admin-key", "")
     if not given or not secrets.compare_digest(given.encode(), comfy.admin_key.encode()):
         raise AdminRequired

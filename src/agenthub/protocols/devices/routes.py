@@ -14,7 +14,7 @@ from agenthub.protocols.devices.service import DevicesService, iso, task_view
 from agenthub.protocols.devices.tasks import ENGINE_STATUSES, TASK_KIND
 
 
-def service_of(request: Request) -> DevicesService:
+async def service_of(request: Request) -> DevicesService:
     service: DevicesService = request.app.state.devices
     return service
 
@@ -23,7 +23,7 @@ Service = Annotated[DevicesService, Depends(service_of)]
 MAX_OFFSET = 2**31 - 1  # far beyond any real list; beyond 64 bits the database itself would refuse
 
 
-def device_key(
+async def device_key(
     service: Service, x_device_key: Annotated[str | None, Header(include_in_schema=False)] = None
 ) -> None:
     """With `AGENTHUB_DEVICES_DEVICE_KEY` set, every HTTP call must carry it in `X-Device-Key`."""

@@ -66,18 +66,23 @@ async def _admin_key(runtime: Runtime, settings: IacSettings) -> str:
     return value
 
 
-def _state(request: Request) -> IacState:
+def state_of(request: Request) -> IacState:
     state: IacState = request.app.state.iac
     return state
 
 
+async def _state(request: Request) -> IacState:
+    # async, as every dependency here: FastAPI runs a plain `def` one in its thread pool.
+    return state_of(request)
+
+
 async def _agent_caller(request: Request) -> Caller:
-    state = _state(request)
+    state = state_of(request)
     return await state.credentials.caller(request.headers, request.path_params.get("agent_id"))
 
 
 async def _admin(request: Request) -> None:
-    state = _state(request)
+    state = state_of(request)
     require_admin(request.headers.get("x-admin-key"), state.admin_key)
 
 

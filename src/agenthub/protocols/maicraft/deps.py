@@ -10,7 +10,7 @@ from starlette.requests import HTTPConnection
 from agenthub.protocols.maicraft.state import BotState
 
 
-def current_bot(conn: HTTPConnection) -> BotState:
+async def current_bot(conn: HTTPConnection) -> BotState:
     bot: BotState = conn.app.state.bot
     return bot
 

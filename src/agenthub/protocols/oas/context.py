@@ -83,7 +83,7 @@ def merged_task_config(user: User) -> dict[str, Any]:
     return task_config.merged(user.user_type, user.task_config)
 
 
-def oas_of(request: Request) -> OasContext:
+async def oas_of(request: Request) -> OasContext:
     context: OasContext = request.app.state.oas
     return context
 

@@ -35,9 +35,14 @@ class Principal:
     token_version: int = 0  # the manager's, for agent and manager tokens
 
 
-def runtime_of(request: Request) -> Runtime:
+def runtime_from(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+async def runtime_of(request: Request) -> Runtime:
+    # async, as every dependency here: FastAPI runs a plain `def` one in its thread pool.
+    return runtime_from(request)
 
 
 def issue(runtime: Runtime, principal: Principal, *, ttl_seconds: int) -> str:
@@ -109,7 +114,7 @@ async def check_standing(
 
 
 async def authenticated(request: Request, role: Role, *, require_active: bool = True) -> Principal:
-    runtime = runtime_of(request)
+    runtime = runtime_from(request)
     principal = principal_from_token(runtime, _bearer(request))
     if principal.role != role:
         raise OasError(403, "权限不足")
@@ -200,7 +205,7 @@ def same_node(agent: Agent, node_id: str) -> Agent:
     return agent
 
 
-def _node_in_query(agent: CurrentAgent, node_id: str = Query(min_length=3, max_length=128)) -> Agent:
+async def _node_in_query(agent: CurrentAgent, node_id: str = Query(min_length=3, max_length=128)) -> Agent:
     return same_node(agent, node_id)
 
 
@@ -212,7 +217,8 @@ def _dependency(build: Callable[..., Any], params: dict[str, Any]) -> Any:
     """`Depends` on `build`, with the parameters FastAPI should resolve for it (given as real types, so a
     body model chosen at runtime works under `from __future__ import annotations`)."""
 
-    def dependency(**kwargs: Any) -> Any:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request for nothing.
+    async def dependency(**kwargs: Any) -> Any:
         return build(**kwargs)
 
     dependency.__signature__ = inspect.Signature(  # type: ignore[attr-defined]

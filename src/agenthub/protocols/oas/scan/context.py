@@ -9,7 +9,7 @@ from fastapi import Depends, Request, WebSocket
 from agenthub.protocols.oas.scan.service import ScanService
 
 
-def _from_request(request: Request) -> ScanService:
+async def _from_request(request: Request) -> ScanService:
     scans: ScanService = request.app.state.oas.scans
     return scans
 
