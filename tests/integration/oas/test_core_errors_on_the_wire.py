@@ -24,6 +24,7 @@ from agenthub.core.errors import (
 )
 from agenthub.protocols.oas.app import create_app
 from agenthub.protocols.oas.context import OasContext
+from agenthub.protocols.oas.fast_path import AgentFastPath
 from agenthub.protocols.oas.spec import SPEC
 from agenthub.server.body_limit import BodySizeLimit
 from agenthub.server.runner import running
@@ -52,9 +53,11 @@ def raiser(error: Exception) -> Callable[[], Awaitable[None]]:
 
 def with_raising_routes(oas: OasContext) -> ASGIApp:
     served = create_app(oas)
-    assert isinstance(served, BodySizeLimit) and isinstance(served.app, FastAPI)
+    assert isinstance(served, BodySizeLimit) and isinstance(served.app, AgentFastPath)
+    app = served.app.app  # the FastAPI app behind the agents' fast path
+    assert isinstance(app, FastAPI)
     for error_type, (error, _, _) in CASES.items():
-        served.app.add_api_route(f"/test/raise/{error_type.__name__}", raiser(error), methods=["POST"])
+        app.add_api_route(f"/test/raise/{error_type.__name__}", raiser(error), methods=["POST"])
     return served
 
 

@@ -25,6 +25,7 @@ from agenthub.protocols.oas import (
 from agenthub.protocols.oas.audit import install_audit
 from agenthub.protocols.oas.context import OasContext
 from agenthub.protocols.oas.envelope import OasResponse, SeedResponse
+from agenthub.protocols.oas.fast_path import AgentFastPath
 from agenthub.protocols.oas.scan import routes_agent as scan_agent
 from agenthub.protocols.oas.scan import routes_user as scan_user
 from agenthub.protocols.oas.scan import ws as scan_ws
@@ -66,4 +67,4 @@ def create_app(oas: OasContext) -> ASGIApp:
     ):
         app.include_router(module.router)
     install_audit(app)
-    return BodySizeLimit(app, max_bytes=oas.settings.max_body_bytes, errors=errors.FORMAT)
+    return BodySizeLimit(AgentFastPath(app, oas), max_bytes=oas.settings.max_body_bytes, errors=errors.FORMAT)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Response
 
 from agenthub.auth import verify_password
-from agenthub.protocols.oas.context import Oas
+from agenthub.protocols.oas.context import Oas, OasContext
 from agenthub.protocols.oas.errors import NOTHING_TO_UPDATE, OasError
 from agenthub.protocols.oas.schemas import (
     AgentLoginIn,
@@ -67,9 +67,11 @@ async def login(body: AgentLoginIn, oas: Oas) -> dict[str, Any]:
     return {"token": token, "manager_id": manager.id, "node_id": body.node_id}
 
 
-@router.post("/poll-jobs")
-async def poll_jobs(call: PollCall, oas: Oas) -> dict[str, Any]:
-    # CurrentAgent already refused an agent whose manager expired (agents of an expired manager get no work).
+# The job calls' work, shared by the routes below and by the fast path in front of FastAPI (fast_path.py).
+
+
+async def poll_jobs_reply(oas: OasContext, call: AgentCall[PollJobsIn]) -> dict[str, Any]:
+    # The token's account standing was checked already (agents of an expired manager get no work).
     await oas.presence(call.agent)
     body = call.body
     jobs = await oas.jobs.poll(
@@ -82,8 +84,7 @@ async def poll_jobs(call: PollCall, oas: Oas) -> dict[str, Any]:
     return {"jobs": [job_to_wire(job) for job in jobs], "lease_until": fmt_time(lease_until)}
 
 
-@router.post("/jobs/{job_id}/start")
-async def start(lease: LeaseCall, oas: Oas) -> Response:
+async def start_job(oas: OasContext, lease: AgentLease[LeaseIn]) -> None:
     await oas.jobs.start(
         manager_id=lease.manager_id,
         job_id=lease.job_id,
@@ -92,11 +93,9 @@ async def start(lease: LeaseCall, oas: Oas) -> Response:
         message=lease.body.message,
     )
     await oas.presence(lease.agent)
-    return Response(status_code=200)
 
 
-@router.post("/jobs/{job_id}/heartbeat")
-async def heartbeat(lease: LeaseCall, oas: Oas) -> Response:
+async def heartbeat_job(oas: OasContext, lease: AgentLease[LeaseIn]) -> None:
     await oas.jobs.heartbeat(
         manager_id=lease.manager_id,
         job_id=lease.job_id,
@@ -105,11 +104,9 @@ async def heartbeat(lease: LeaseCall, oas: Oas) -> Response:
         message=lease.body.message,
     )
     await oas.presence(lease.agent)
-    return Response(status_code=200)
 
 
-@router.post("/jobs/{job_id}/complete")
-async def complete(lease: CompleteCall, oas: Oas) -> Response:
+async def complete_job(oas: OasContext, lease: AgentLease[CompleteIn]) -> None:
     await oas.jobs.complete(
         manager_id=lease.manager_id,
         job_id=lease.job_id,
@@ -117,11 +114,9 @@ async def complete(lease: CompleteCall, oas: Oas) -> Response:
         message=lease.body.message,
         result=lease.body.result,
     )
-    return Response(status_code=200)
 
 
-@router.post("/jobs/{job_id}/fail")
-async def fail(lease: FailCall, oas: Oas) -> Response:
+async def fail_job(oas: OasContext, lease: AgentLease[FailIn]) -> None:
     await oas.jobs.fail(
         manager_id=lease.manager_id,
         job_id=lease.job_id,
@@ -130,6 +125,34 @@ async def fail(lease: FailCall, oas: Oas) -> Response:
         error_code=lease.body.error_code,
         result=lease.body.result,
     )
+
+
+@router.post("/poll-jobs")
+async def poll_jobs(call: PollCall, oas: Oas) -> dict[str, Any]:
+    return await poll_jobs_reply(oas, call)
+
+
+@router.post("/jobs/{job_id}/start")
+async def start(lease: LeaseCall, oas: Oas) -> Response:
+    await start_job(oas, lease)
+    return Response(status_code=200)
+
+
+@router.post("/jobs/{job_id}/heartbeat")
+async def heartbeat(lease: LeaseCall, oas: Oas) -> Response:
+    await heartbeat_job(oas, lease)
+    return Response(status_code=200)
+
+
+@router.post("/jobs/{job_id}/complete")
+async def complete(lease: CompleteCall, oas: Oas) -> Response:
+    await complete_job(oas, lease)
+    return Response(status_code=200)
+
+
+@router.post("/jobs/{job_id}/fail")
+async def fail(lease: FailCall, oas: Oas) -> Response:
+    await fail_job(oas, lease)
     return Response(status_code=200)
 
 

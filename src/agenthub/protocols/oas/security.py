@@ -58,8 +58,8 @@ def issue(runtime: Runtime, principal: Principal, *, ttl_seconds: int) -> str:
     )
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
+def bearer_token(header: str) -> str:
+    """The token of an `Authorization: Bearer ...` header."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise OasError(401, "缺少认证令牌")
@@ -113,12 +113,22 @@ async def check_standing(
             raise OasError(403, USER_EXPIRED)
 
 
-async def authenticated(request: Request, role: Role, *, require_active: bool = True) -> Principal:
-    runtime = runtime_from(request)
-    principal = principal_from_token(runtime, _bearer(request))
+async def authenticate(
+    runtime: Runtime, accounts: Accounts, authorization: str, role: Role, *, require_active: bool = True
+) -> Principal:
+    """The principal of an Authorization header, if it has the role and its account is in good standing."""
+    principal = principal_from_token(runtime, bearer_token(authorization))
     if principal.role != role:
         raise OasError(403, "权限不足")
-    await check_standing(runtime, accounts_of(request), principal, require_active=require_active)
+    await check_standing(runtime, accounts, principal, require_active=require_active)
+    return principal
+
+
+async def authenticated(request: Request, role: Role, *, require_active: bool = True) -> Principal:
+    authorization = request.headers.get("authorization", "")
+    principal = await authenticate(
+        runtime_from(request), accounts_of(request), authorization, role, require_active=require_active
+    )
     request.state.principal = principal  # for the audit log (audit.py)
     return principal
 
@@ -188,11 +198,14 @@ class AgentLease(Generic[BodyT]):
         return self.agent.node_id
 
 
-async def _agent(request: Request) -> Agent:
-    principal = await authenticated(request, "agent")
+def agent_of(principal: Principal) -> Agent:
     if principal.manager_id is None or principal.node_id is None:
         raise OasError(401, TOKEN_INVALID)
     return Agent(manager_id=principal.manager_id, node_id=principal.node_id)
+
+
+async def _agent(request: Request) -> Agent:
+    return agent_of(await authenticated(request, "agent"))
 
 
 CurrentAgent = Annotated[Agent, Depends(_agent)]
