@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from agenthub.core.clock import ManualClock
-from agenthub.core.errors import InvalidValue, JobNotFound, LeaseMismatch
+from agenthub.core.errors import InvalidTransition, InvalidValue, JobNotFound, LeaseMismatch
 from agenthub.core.jobs import Change, JobFilter, JobQuery, JobStatus, KindPolicy, LeaseRef, NewJob
 from agenthub.core.nodes import NodeSighting, NodeStatus
 from agenthub.server.runtime import Runtime
@@ -294,3 +294,20 @@ async def test_a_value_no_database_can_hold_in_a_transition_is_refused_and_chang
     job = await runtime.engine.get(job_id)
     assert (job.status, job.result) == (JobStatus.LEASED, None)
     assert await event_types(runtime, job_id) == ["created", "leased"]
+
+
+async def test_a_disabled_node_leases_nothing_pulled_or_pushed(runtime: Runtime) -> None:
+    """The disabled flag is read inside the lease's own transaction, on both paths."""
+    pulled, pushed = await submit(runtime, 2)
+    await runtime.engine.node_seen(NodeSighting(kind="test.node", node_id="n"))
+    await runtime.engine.set_node_disabled("test.node", "n", disabled=True, operator="root")
+    assert await runtime.engine.lease(QUEUE, node_id="n", limit=10, lease_for=LEASE) == []
+    with pytest.raises(InvalidTransition):
+        await runtime.engine.lease_one(pushed, node_id="n", lease_for=LEASE)
+    assert {(await runtime.engine.get(i)).status for i in (pulled, pushed)} == {JobStatus.PENDING}
+    assert await event_types(runtime, pushed) == ["created"]
+    assert [j.id for j in await runtime.engine.lease(QUEUE, node_id="other", limit=1, lease_for=LEASE)] == [
+        pulled
+    ]
+    await runtime.engine.set_node_disabled("test.node", "n", disabled=False, operator="root")
+    assert (await runtime.engine.lease_one(pushed, node_id="n", lease_for=LEASE)).job.leased_by == "n"

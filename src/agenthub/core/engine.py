@@ -11,7 +11,7 @@ from typing import Any
 
 from agenthub.core import rules
 from agenthub.core.clock import Clock
-from agenthub.core.errors import InvalidTransition, JobNotFound
+from agenthub.core.errors import JobNotFound
 from agenthub.core.jobs import (
     GROUPABLE,
     Backoff,
@@ -156,8 +156,6 @@ class Engine:
     ) -> list[Job]:
         """Returns lapsed leases to the queue (all of them: always correct), then leases due jobs, in one
         transaction (the expiry check is two index probes, O(due jobs)). A disabled node leases nothing."""
-        if not rules.may_lease(await self._nodes.is_disabled(node_id)):
-            return []
         expired, leased = await self._jobs.lease(
             job_filter,
             node_id=node_id,
@@ -177,13 +175,15 @@ class Engine:
     ) -> Change:
         """Leases one named pending job to a node (push protocols choose the job and the node themselves).
 
-        Raises InvalidTransition when the job is no longer pending (e.g. another replica leased it first).
+        Raises InvalidTransition when the job is no longer pending (e.g. another replica leased it first) or
+        an operator disabled the node.
         """
         now = self.clock.now()
-        if not rules.may_lease(await self._nodes.is_disabled(node_id)):
-            raise InvalidTransition(job_id, "pending", f"lease to the disabled node {node_id}")
         return await self._apply(
-            job_id, lambda job: rules.lease(job, node_id=node_id, now=now, lease_for=lease_for), guard=guard
+            job_id,
+            lambda job: rules.lease(job, node_id=node_id, now=now, lease_for=lease_for),
+            guard=guard,
+            lessee=node_id,
         )
 
     async def start(
@@ -321,7 +321,12 @@ class Engine:
         return rules.expire(job, now=now, policy=self.policy(job.kind), spread=self._spread())
 
     async def _apply(
-        self, job_id: int, rule: Rule, hook: TxHook | None = None, guard: Guard | None = None
+        self,
+        job_id: int,
+        rule: Rule,
+        hook: TxHook | None = None,
+        guard: Guard | None = None,
+        lessee: str | None = None,
     ) -> Change:
         if guard is not None:
             unguarded = rule
@@ -330,7 +335,7 @@ class Engine:
                 guard(job)
                 return unguarded(job)
 
-        change = await self._jobs.apply(job_id, rule, hook=hook)
+        change = await self._jobs.apply(job_id, rule, hook=hook, lessee=lessee)
         await self._announce(change)
         return change
 

@@ -28,8 +28,12 @@ class JobStore(Protocol):
 
     async def get_by_external_id(self, kind: str, external_id: str) -> Job | None: ...
 
-    async def apply(self, job_id: int, rule: Rule, *, hook: TxHook | None = None) -> Change:
-        """Loads the job under a lock, applies the rule and writes the result with its event."""
+    async def apply(
+        self, job_id: int, rule: Rule, *, hook: TxHook | None = None, lessee: str | None = None
+    ) -> Change:
+        """Loads the job under a lock, applies the rule and writes the result with its event.
+        With a `lessee` (the rule leases the job to that node), refuses with InvalidTransition, in the same
+        transaction, when an operator disabled that node (`core.rules.may_lease`)."""
 
     async def lease(
         self,
@@ -43,7 +47,8 @@ class JobStore(Protocol):
     ) -> tuple[list[Change], list[Job]]:
         """Leases up to `limit` due pending jobs, highest priority then oldest first; never one twice.
         With `expire`, first applies it (in the same transaction) to every job whose lease or deadline ran
-        out; returns those changes and the leased jobs."""
+        out; returns those changes and the leased jobs. A node an operator disabled leases nothing
+        (`core.rules.may_lease`, read in the same transaction)."""
 
     async def expire_due(self, rule: ExpiryRule, *, now: datetime, limit: int = 500) -> list[Change]:
         """Applies the expiry rule to held jobs whose lease ran out and active jobs past their deadline."""

@@ -16,7 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from agenthub.core.errors import JobNotFound
+from agenthub.core import rules
+from agenthub.core.errors import InvalidTransition, JobNotFound
 from agenthub.core.jobs import (
     Change,
     EventDraft,
@@ -33,7 +34,7 @@ from agenthub.core.ports import ExpiryRule, Rule, TxHook
 from agenthub.storage import sqlite_jobs
 from agenthub.storage.database import Database
 from agenthub.storage.hooks import run_hook
-from agenthub.storage.tables import JOB_MUTABLE, job_events, jobs
+from agenthub.storage.tables import JOB_MUTABLE, agent_nodes, job_events, jobs
 from agenthub.storage.upsert import insert_for
 
 HELD = (JobStatus.LEASED.value, JobStatus.RUNNING.value)
@@ -80,6 +81,11 @@ class SqlJobStore:
         self.db = db
         # The statements of every transition, built once: building and cache-keying a statement per call
         # cost more than executing it (py-spy). Parameters are bound per call.
+        self._disabled = (
+            sa.select(agent_nodes.c.id)
+            .where(agent_nodes.c.node_id == sa.bindparam("node_id"), agent_nodes.c.disabled_at.is_not(None))
+            .limit(1)
+        )
         self._load = self._locked(sa.select(jobs).where(jobs.c.id == sa.bindparam("b_id")))
         self._update = (
             jobs.update()
@@ -144,11 +150,15 @@ class SqlJobStore:
             row = (await conn.execute(query)).first()
         return row_to_job(row) if row else None
 
-    async def apply(self, job_id: int, rule: Rule, *, hook: TxHook | None = None) -> Change:
+    async def apply(
+        self, job_id: int, rule: Rule, *, hook: TxHook | None = None, lessee: str | None = None
+    ) -> Change:
         def work(conn: Connection) -> Change:
             job = self._load_job(conn, job_id)
             if job is None:
                 raise JobNotFound(job_id)
+            if lessee is not None and not rules.may_lease(self._node_disabled(conn, lessee)):
+                raise InvalidTransition(job_id, job.status.value, f"lease to the disabled node {lessee}")
             change = rule(job)
             if change.event is not None:
                 self._write(conn, change)
@@ -185,6 +195,8 @@ class SqlJobStore:
             # Lapsed leases go back to the queue first, in the same transaction: two index probes when
             # nothing is due, so no extra round trip on the poll path.
             expired = self._expire(conn, expire, now=now, limit=500) if expire is not None else []
+            if not rules.may_lease(self._node_disabled(conn, node_id)):
+                return expired, []
             if by_priority:
                 ids = sqlite_jobs.due_by_priority(sqlite_jobs.dbapi(conn), job_filter, now=now, limit=limit)
             else:
@@ -283,6 +295,12 @@ class SqlJobStore:
         query = sa.select(jobs).where(*_search_conditions(search)).order_by(jobs.c.id.desc()).limit(limit)
         async with self.db.read() as conn:
             return [row_to_job(r) for r in await conn.execute(query)]
+
+    def _node_disabled(self, conn: Connection, node_id: str) -> bool:
+        """Whether a node of this id (of any kind: a lease names the node, not its kind) is disabled."""
+        if self.db.is_sqlite:
+            return sqlite_jobs.node_disabled(sqlite_jobs.dbapi(conn), node_id)
+        return conn.execute(self._disabled, {"node_id": node_id}).first() is not None
 
     def _load_job(self, conn: Connection, job_id: int) -> Job | None:
         if self.db.is_sqlite:

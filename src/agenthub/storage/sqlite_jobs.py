@@ -123,6 +123,12 @@ def _stored(name: str, value: Any) -> Any:
     return value
 
 
+def node_disabled(conn: sqlite3.Connection, node_id: str) -> bool:
+    """Whether an operator disabled a node of this id (of any kind)."""
+    query = "SELECT 1 FROM agent_nodes WHERE node_id = ? AND disabled_at IS NOT NULL LIMIT 1"
+    return conn.execute(query, _checked((node_id,))).fetchone() is not None
+
+
 def load(conn: sqlite3.Connection, job_id: int) -> Job | None:
     row = conn.execute(_LOAD, (job_id,)).fetchone()
     return job_from(row) if row is not None else None

@@ -74,6 +74,12 @@ class MiaoNotifier:
         event = change.event
         if change.job.kind != TASK_KIND or event is None or event.type not in ("success", "fail"):
             return
+        if (
+            user is not None
+            and user.id == change.job.subject_id
+            and not user.notify_config.get("wechat_enabled")
+        ):
+            return  # the user as the report left it wants no reminder: no task for nothing
         task = asyncio.create_task(self._notify(change, user), name=f"miao-job-{change.job.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
