@@ -182,7 +182,9 @@ def main() -> int:
         if args.profile:
             py_spy = os.path.join(os.path.dirname(sys.executable), "py-spy")
             spy = subprocess.Popen(
-                [py_spy, "record", "--pid", str(server.pid), "--format", "raw", "--output", args.profile],
+                # --gil: only the thread holding the GIL, i.e. where the interpreter's time goes.
+                [py_spy, "record", "--gil", "--nonblocking", "--pid", str(server.pid), "--format", "raw"]
+                + ["--output", args.profile],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from agenthub.core.clock import ManualClock
-from agenthub.core.errors import InvalidTransition, InvalidValue, JobNotFound, LeaseMismatch
+from agenthub.core.errors import Conflict, InvalidTransition, InvalidValue, JobNotFound, LeaseMismatch
 from agenthub.core.jobs import Change, JobFilter, JobQuery, JobStatus, KindPolicy, LeaseRef, NewJob
 from agenthub.core.nodes import NodeSighting, NodeStatus
 from agenthub.server.runtime import Runtime
@@ -311,3 +311,14 @@ async def test_a_disabled_node_leases_nothing_pulled_or_pushed(runtime: Runtime)
     ]
     await runtime.engine.set_node_disabled("test.node", "n", disabled=False, operator="root")
     assert (await runtime.engine.lease_one(pushed, node_id="n", lease_for=LEASE)).job.leased_by == "n"
+
+
+async def test_a_taken_external_id_is_a_conflict_and_the_dedupe_key_a_quiet_none(runtime: Runtime) -> None:
+    first = await runtime.engine.submit(NewJob(kind=KIND, type="t", external_id="x-1", dedupe_key="d-1"))
+    assert first is not None
+    with pytest.raises(Conflict):
+        await runtime.engine.submit(NewJob(kind=KIND, type="t", external_id="x-1"))
+    assert await runtime.engine.submit(NewJob(kind=KIND, type="t", dedupe_key="d-1")) is None
+    assert await runtime.engine.count(JobQuery(kind=KIND)) == 1
+    [created] = await runtime.engine.events(first.id)
+    assert (created.type, created.data, created.node_id) == ("created", None, None)

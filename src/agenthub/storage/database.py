@@ -4,6 +4,7 @@ and driver errors translated into core errors at this boundary."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -182,6 +183,11 @@ async def _translated() -> AsyncIterator[None]:
         raise
     except InvalidValue:
         raise
+    # The plain sqlite3 statements of the hot transitions (sqlite_jobs.py) raise the driver's own errors.
+    except sqlite3.IntegrityError as exc:
+        raise Conflict(str(exc)) from exc
+    except sqlite3.OperationalError as exc:
+        raise StorageUnavailable(str(exc)) from exc
     except (OSError, ConnectionError) as exc:
         raise StorageUnavailable(str(exc)) from exc
 

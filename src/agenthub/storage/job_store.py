@@ -38,6 +38,7 @@ from agenthub.storage.tables import JOB_MUTABLE, agent_nodes, job_events, jobs
 from agenthub.storage.upsert import insert_for
 
 HELD = (JobStatus.LEASED.value, JobStatus.RUNNING.value)
+NEW_JOB_COLUMNS = sqlite_jobs.NEW_JOB_COLUMNS
 ACTIVE = (JobStatus.PENDING.value, *HELD)
 
 
@@ -81,6 +82,18 @@ class SqlJobStore:
         self.db = db
         # The statements of every transition, built once: building and cache-keying a statement per call
         # cost more than executing it (py-spy). Parameters are bound per call.
+        # New jobs: every column bound, so the statement is built and compiled once; "once" skips a job
+        # whose dedupe key is taken.
+        insert = insert_for(self.db.dialect, jobs).values(
+            {name: sa.bindparam(name, type_=jobs.c[name].type) for name in NEW_JOB_COLUMNS}
+        )
+        self._insert = insert.returning(*jobs.c)
+        self._insert_once = insert.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(*jobs.c)
+        self._add_event = job_events.insert().values(
+            job_id=sa.bindparam("job_id"),
+            type=sa.bindparam("type"),
+            created_at=sa.bindparam("created_at", type_=job_events.c.created_at.type),
+        )
         self._disabled = (
             sa.select(agent_nodes.c.id)
             .where(agent_nodes.c.node_id == sa.bindparam("node_id"), agent_nodes.c.disabled_at.is_not(None))
@@ -122,17 +135,19 @@ class SqlJobStore:
             "created_at": now,
             "updated_at": now,
         }
-        stmt = insert_for(self.db.dialect, jobs).values(**values)
-        if new.dedupe_key is not None:
-            stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
-        stmt = stmt.returning(*jobs.c)
+        stmt = self._insert_once if new.dedupe_key is not None else self._insert
 
         def work(conn: Connection) -> Job | None:
-            row = conn.execute(stmt).first()
-            if row is None:
-                return None
-            job = row_to_job(row)
-            conn.execute(job_events.insert().values(job_id=job.id, type="created", created_at=now))
+            if self.db.is_sqlite:
+                job = sqlite_jobs.insert(sqlite_jobs.dbapi(conn), values, once=new.dedupe_key is not None)
+                if job is None:
+                    return None
+            else:
+                row = conn.execute(stmt, values).first()
+                if row is None:
+                    return None
+                job = row_to_job(row)
+                conn.execute(self._add_event, {"job_id": job.id, "type": "created", "created_at": now})
             if hook is not None:
                 run_hook(hook, conn, Change(job, EventDraft("created")))
             return job

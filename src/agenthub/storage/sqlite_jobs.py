@@ -123,6 +123,45 @@ def _stored(name: str, value: Any) -> Any:
     return value
 
 
+# What a new job is inserted with (the rest starts NULL).
+NEW_JOB_COLUMNS: tuple[str, ...] = (
+    "kind",
+    "type",
+    "status",
+    "payload",
+    "priority",
+    "scheduled_at",
+    "attempts",
+    "max_attempts",
+    "owner_id",
+    "subject_id",
+    "external_id",
+    "target_node",
+    "dedupe_key",
+    "deadline",
+    "lease_epoch",
+    "created_at",
+    "updated_at",
+)
+_INSERT = f"INSERT INTO jobs ({', '.join(NEW_JOB_COLUMNS)}) VALUES ({', '.join('?' * len(NEW_JOB_COLUMNS))})"
+_RETURNING = " RETURNING " + ", ".join(COLUMNS)
+
+
+def insert(conn: sqlite3.Connection, values: dict[str, Any], *, once: bool) -> Job | None:
+    """Inserts a job and its 'created' event; with `once`, None (and nothing written) when its dedupe key
+    is taken."""
+    conflict = " ON CONFLICT (dedupe_key) DO NOTHING" if once else ""
+    params = _checked(_stored(name, values[name]) for name in NEW_JOB_COLUMNS)
+    row = conn.execute(_INSERT + conflict + _RETURNING, params).fetchone()
+    if row is None:
+        return None
+    job = job_from(row)
+    conn.execute(
+        _ADD_EVENT, _checked((job.id, "created", None, None, None, None, stored_time(job.created_at)))
+    )
+    return job
+
+
 def node_disabled(conn: sqlite3.Connection, node_id: str) -> bool:
     """Whether an operator disabled a node of this id (of any kind)."""
     query = "SELECT 1 FROM agent_nodes WHERE node_id = ? AND disabled_at IS NOT NULL LIMIT 1"
@@ -218,7 +257,7 @@ def lease_ids(
     ).fetchall()
     order = {job_id: i for i, job_id in enumerate(ids)}
     leased = sorted((job_from(row) for row in rows), key=lambda job: order[job.id])
-    conn.executemany(_ADD_EVENT, [(job.id, "leased", node_id, None, None, "null", at) for job in leased])
+    conn.executemany(_ADD_EVENT, [(job.id, "leased", node_id, None, None, None, at) for job in leased])
     return leased
 
 
