@@ -3,6 +3,8 @@ their length, and access tokens never reach the logs."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -69,3 +71,28 @@ async def test_access_tokens_in_query_strings_are_masked_in_logs(
     logged = capsys.readouterr().err
     assert '"WebSocket /api/v1/user/scan/ws?token=***"' in logged
     assert "eyJsecret" not in logged
+
+
+async def test_a_small_declared_length_does_not_let_a_chunked_body_past_the_limit(runtime: Runtime) -> None:
+    """A request that declares a small Content-Length but sends a large chunked body is still refused
+    (by the limit, or by the HTTP parser as malformed), never handed on as a small one."""
+    runtime.settings.protocols["oas"] = runtime.settings.protocol("oas", OasSettings).model_copy(
+        update={"max_body_bytes": 100_000}
+    )
+    async with serving(runtime, "oas") as listeners:
+        host, port = listeners.urls["oas"].removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(
+            b"POST /api/v1/agent/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        chunk = b"x" * 65536
+        with contextlib.suppress(ConnectionError):
+            for _ in range(40):
+                writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                await writer.drain()
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), timeout=20)
+        writer.close()
+        assert status_line.split()[1] in (b"400", b"413"), status_line

@@ -29,10 +29,22 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self.too_large()(scope, receive, send)
-            return
+        declared: bytes | None = None
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared is not None and declared.isdigit():
+            if int(declared) > self.max_bytes:
+                await self.too_large()(scope, receive, send)
+                return
+            if not chunked:
+                # The server reads exactly the declared length: this body cannot grow past the limit, so
+                # the request goes on unwrapped (the common case, and the agents' hot path).
+                await self.app(scope, receive, send)
+                return
         seen = 0
         started = answered = False
 

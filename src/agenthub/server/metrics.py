@@ -29,7 +29,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 # Events that end a lease without a result: it ran out, or its holder gave it up (a dropped connection).
 LEASE_LOST_EVENTS = frozenset({"timeout", "timeout_requeued"})
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED_ROUTE = "<unmatched>"  # never the raw path: one series per URL would grow without bound
 PUSH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -123,6 +124,9 @@ class Metrics:
             buckets=HTTP_BUCKETS,
             registry=self.registry,
         )
+        # The histogram's children by labels: `labels()` validates and locks on every call, and every request
+        # observes one.
+        self._http_children: dict[tuple[str, str, str, int], Any] = {}
         self._snapshot = _Snapshot()
         self.registry.register(self._snapshot)
 
@@ -160,7 +164,14 @@ class Metrics:
             self.observe_push(protocol, time.perf_counter() - started)
 
     def observe_http(self, protocol: str, method: str, route: str, status: int, seconds: float) -> None:
-        self.http_seconds.labels(protocol, method, route, f"{status // 100}xx").observe(seconds)
+        # The method comes from the client: anything unusual is one label, not a series per made-up verb.
+        method = method if method in HTTP_METHODS else "OTHER"
+        key = (protocol, method, route, status // 100)
+        child = self._http_children.get(key)
+        if child is None:
+            child = self.http_seconds.labels(protocol, method, route, f"{status // 100}xx")
+            self._http_children[key] = child
+        child.observe(seconds)
 
     # -- scraping ------------------------------------------------------------------------------------
 

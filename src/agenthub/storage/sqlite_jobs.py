@@ -55,11 +55,9 @@ def stored_time(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         raise ValueError("naive datetimes are not stored; pass an aware UTC datetime")
-    v = value.astimezone(UTC)
-    return (
-        f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}"
-        f".{v.microsecond:06d}"
-    )
+    v = value.astimezone(UTC).replace(tzinfo=None)
+    text = v.isoformat(" ")
+    return text if v.microsecond else text + ".000000"  # isoformat leaves out a zero fraction
 
 
 def stored_json(value: Any) -> str:
@@ -75,35 +73,93 @@ def _json(text: str | None) -> Any:
 
 
 def job_from(row: Sequence[Any]) -> Job:
-    m = dict(zip(COLUMNS, row, strict=True))
+    (
+        id_,
+        kind,
+        type_,
+        status,
+        owner_id,
+        subject_id,
+        external_id,
+        target_node,
+        dedupe_key,
+        payload,
+        priority,
+        scheduled_at,
+        attempts,
+        max_attempts,
+        leased_by,
+        lease_epoch,
+        lease_until,
+        deadline,
+        started_at,
+        finished_at,
+        progress,
+        result,
+        error_code,
+        message,
+        created_at,
+        updated_at,
+    ) = row  # in COLUMNS order, checked below
     return Job(
-        id=m["id"],
-        kind=m["kind"],
-        type=m["type"],
-        status=JobStatus(m["status"]),
-        payload=_json(m["payload"]) or {},
-        priority=m["priority"],
-        scheduled_at=_time(m["scheduled_at"]),  # type: ignore[arg-type]  # NOT NULL
-        attempts=m["attempts"],
-        max_attempts=m["max_attempts"],
-        created_at=_time(m["created_at"]),  # type: ignore[arg-type]  # NOT NULL
-        updated_at=_time(m["updated_at"]),  # type: ignore[arg-type]  # NOT NULL
-        owner_id=m["owner_id"],
-        subject_id=m["subject_id"],
-        external_id=m["external_id"],
-        target_node=m["target_node"],
-        dedupe_key=m["dedupe_key"],
-        leased_by=m["leased_by"],
-        lease_epoch=m["lease_epoch"],
-        lease_until=_time(m["lease_until"]),
-        deadline=_time(m["deadline"]),
-        started_at=_time(m["started_at"]),
-        finished_at=_time(m["finished_at"]),
-        progress=m["progress"],
-        result=_json(m["result"]),
-        error_code=m["error_code"],
-        message=m["message"],
+        id=id_,
+        kind=kind,
+        type=type_,
+        status=JobStatus(status),
+        payload=_json(payload) or {},
+        priority=priority,
+        scheduled_at=_time(scheduled_at),  # type: ignore[arg-type]  # NOT NULL
+        attempts=attempts,
+        max_attempts=max_attempts,
+        created_at=_time(created_at),  # type: ignore[arg-type]  # NOT NULL
+        updated_at=_time(updated_at),  # type: ignore[arg-type]  # NOT NULL
+        owner_id=owner_id,
+        subject_id=subject_id,
+        external_id=external_id,
+        target_node=target_node,
+        dedupe_key=dedupe_key,
+        leased_by=leased_by,
+        lease_epoch=lease_epoch,
+        lease_until=_time(lease_until),
+        deadline=_time(deadline),
+        started_at=_time(started_at),
+        finished_at=_time(finished_at),
+        progress=progress,
+        result=_json(result),
+        error_code=error_code,
+        message=message,
     )
+
+
+# job_from unpacks rows positionally: the table's columns must be the ones, in the order, it names.
+assert COLUMNS == (
+    "id",
+    "kind",
+    "type",
+    "status",
+    "owner_id",
+    "subject_id",
+    "external_id",
+    "target_node",
+    "dedupe_key",
+    "payload",
+    "priority",
+    "scheduled_at",
+    "attempts",
+    "max_attempts",
+    "leased_by",
+    "lease_epoch",
+    "lease_until",
+    "deadline",
+    "started_at",
+    "finished_at",
+    "progress",
+    "result",
+    "error_code",
+    "message",
+    "created_at",
+    "updated_at",
+), COLUMNS
 
 
 def _checked(values: Iterable[Any]) -> tuple[Any, ...]:
