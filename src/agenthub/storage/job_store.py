@@ -176,7 +176,7 @@ class SqlJobStore:
                 raise InvalidTransition(job_id, job.status.value, f"lease to the disabled node {lessee}")
             change = rule(job)
             if change.event is not None:
-                self._write(conn, change)
+                self._write(conn, change, before=job)
                 if hook is not None:
                     run_hook(hook, conn, change)
             return change
@@ -323,9 +323,9 @@ class SqlJobStore:
         row = conn.execute(self._load, {"b_id": job_id}).first()
         return row_to_job(row) if row is not None else None
 
-    def _write(self, conn: Connection, change: Change) -> None:
+    def _write(self, conn: Connection, change: Change, *, before: Job | None = None) -> None:
         if self.db.is_sqlite:  # in-process: plain sqlite3 statements, see sqlite_jobs.py
-            sqlite_jobs.write(sqlite_jobs.dbapi(conn), change)
+            sqlite_jobs.write(sqlite_jobs.dbapi(conn), change, before=before)
             return
         job, event = change.job, change.event
         assert event is not None
