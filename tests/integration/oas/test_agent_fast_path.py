@@ -40,7 +40,11 @@ def same(a: httpx.Response, b: httpx.Response, *, ids: Callable[[str], str] = la
 
 
 async def call(client: Client, agent: Agent, path: str, body: Any, **headers: str) -> httpx.Response:
-    return await client.post(f"/api/v1/agent{path}", json=body, headers={**agent.headers, **headers})
+    """POSTs the body as JSON (bytes: as they are, labelled JSON)."""
+    headers = {"Content-Type": "application/json", **agent.headers, **headers}
+    if isinstance(body, bytes):
+        return await client.post(f"/api/v1/agent{path}", content=body, headers=headers)
+    return await client.post(f"/api/v1/agent{path}", json=body, headers=headers)
 
 
 async def test_polls_and_reports_answer_alike(world: OasWorld, both: tuple[Client, Client]) -> None:
@@ -82,6 +86,8 @@ async def test_polls_and_reports_answer_alike(world: OasWorld, both: tuple[Clien
         ("/poll-jobs", {"node_id": "LAPTOP-ABC-1234", "limit": "many"}, {}),  # does not validate
         ("/poll-jobs", {"limit": 5}, {}),  # no node_id
         ("/poll-jobs", [1, 2], {}),
+        ("/poll-jobs", b'{"node_id": "LAPTOP-ABC-1234", "limit": NaN}', {}),  # JSON's NaN extension
+        ("/jobs/1/complete", {"node_id": "LAPTOP-ABC-1234", "result": {"n": 10**30}}, {}),
         ("/poll-jobs", {"node_id": "LAPTOP-ABC-1234"}, {"Content-Type": "text/plain"}),
         ("/jobs/999999/start", {"node_id": "LAPTOP-ABC-1234"}, {}),  # no such job
         ("/jobs/0042/complete", {"node_id": "LAPTOP-ABC-1234"}, {}),  # leading zeros: FastAPI's parsing
