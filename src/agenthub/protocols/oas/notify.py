@@ -16,7 +16,7 @@ import httpx
 
 from agenthub.core.clock import Clock
 from agenthub.core.jobs import Change
-from agenthub.protocols.oas.records import User
+from agenthub.protocols.oas.records import Recipient
 from agenthub.protocols.oas.service import TASK_KIND
 from agenthub.protocols.oas.settings import OasSettings
 from agenthub.protocols.oas.templates import TEMPLATES
@@ -69,7 +69,7 @@ class MiaoNotifier:
         self._last_sent: dict[str, datetime] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def on_report(self, change: Change, user: User | None = None) -> None:
+    async def on_report(self, change: Change, user: Recipient | None = None) -> None:
         """Runs after a report commits (OasJobs' `after_report`): starts the notification, returns at once."""
         event = change.event
         if change.job.kind != TASK_KIND or event is None or event.type not in ("success", "fail"):
@@ -89,18 +89,19 @@ class MiaoNotifier:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
-    async def _notify(self, change: Change, user: User | None) -> None:
+    async def _notify(self, change: Change, user: Recipient | None) -> None:
         try:
             await self._send_for(change, user)
         except Exception:
             log.exception("could not notify for job %s", change.job.id)
 
-    async def _send_for(self, change: Change, user: User | None) -> None:
+    async def _send_for(self, change: Change, user: Recipient | None) -> None:
         job = change.job
         if job.subject_id is None:
             return
         if user is None or user.id != job.subject_id:  # the report wrote nothing on the user: read it
-            user = await self.users.user(user_id=job.subject_id)
+            found = await self.users.user(user_id=job.subject_id)
+            user = found.recipient() if found is not None else None
         if user is None:
             return
         config = user.notify_config

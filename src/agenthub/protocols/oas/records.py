@@ -37,6 +37,16 @@ class Manager:
 
 
 @dataclass(frozen=True, slots=True)
+class Recipient:
+    """What a job's reminder needs of its user: who, and how they want to hear."""
+
+    id: int
+    login_id: str
+    username: str
+    notify_config: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class User:
     id: int
     manager_id: int
@@ -59,6 +69,9 @@ class User:
     created_at: datetime
     updated_at: datetime
     token_version: int = 0  # bumped by logout: the user's earlier tokens stop working
+
+    def recipient(self) -> Recipient:
+        return Recipient(self.id, self.login_id, self.username, self.notify_config)
 
     def to_wire(self) -> dict[str, Any]:
         return {

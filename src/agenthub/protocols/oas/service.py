@@ -19,7 +19,7 @@ from agenthub.core.errors import JobNotFound
 from agenthub.core.jobs import Change, Job, JobFilter, JobStatus, KindPolicy, LeaseRef, NewJob
 from agenthub.core.nodes import NodeSighting
 from agenthub.core.ports import TxHook
-from agenthub.protocols.oas.records import User
+from agenthub.protocols.oas.records import Recipient
 from agenthub.protocols.oas.users_store import UsersStore
 from agenthub.server.runtime import Runtime
 
@@ -33,7 +33,7 @@ TASK_POLICY = KindPolicy(non_retryable_errors=NON_RETRYABLE)
 
 # After a report commits: the change, and the user as the report's transaction left it (None when the
 # report changed nothing on the user, so the step reads the user itself if it needs it).
-AfterReport = Callable[[Change, User | None], Awaitable[None]]
+AfterReport = Callable[[Change, Recipient | None], Awaitable[None]]
 
 
 def owned_by(manager_id: int) -> Any:
@@ -73,7 +73,7 @@ async def _nothing_in_tx(_conn: AsyncConnection, _change: Change) -> None:
     return None
 
 
-async def _nothing_after(_change: Change, _user: User | None) -> None:
+async def _nothing_after(_change: Change, _user: Recipient | None) -> None:
     return None
 
 
@@ -184,7 +184,7 @@ class OasJobs:
         owned_by(manager_id)(job)
         return job
 
-    async def _after_report(self, change: Change, user: User | None) -> None:
+    async def _after_report(self, change: Change, user: Recipient | None) -> None:
         """Runs what follows a committed complete/fail; never fails the agent's call."""
         if not change.changed:
             return
@@ -193,9 +193,9 @@ class OasJobs:
         except Exception:
             log.exception("after-report step failed for job %s", change.job.id)
 
-    async def _copy_result(self, conn: AsyncConnection, change: Change) -> User | None:
-        """Writes what the agent reported onto the user, in the job's own transaction; returns the user as
-        written (None when nothing was written)."""
+    async def _copy_result(self, conn: AsyncConnection, change: Change) -> Recipient | None:
+        """Writes what the agent reported onto the user, in the job's own transaction; returns the user's
+        reminder settings as written (None when nothing was written)."""
         job, result = change.job, change.job.result or {}
         if job.subject_id is None or not isinstance(result, dict):
             return None
@@ -209,7 +209,9 @@ class OasJobs:
                 values["explore_progress"] = result["explore_progress"]
         if not values:
             return None
-        return await self.users.update_user(user_id=job.subject_id, now=job.updated_at, conn=conn, **values)
+        return await self.users.update_reported(
+            user_id=job.subject_id, now=job.updated_at, conn=conn, **values
+        )
 
 
 class _Report:
@@ -218,7 +220,7 @@ class _Report:
 
     def __init__(self, jobs: OasJobs) -> None:
         self.jobs = jobs
-        self.user: User | None = None
+        self.user: Recipient | None = None
 
     async def in_tx(self, conn: AsyncConnection, change: Change) -> None:
         self.user = await self.jobs._copy_result(conn, change)

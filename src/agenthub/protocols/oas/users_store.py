@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from agenthub.protocols.oas.records import User
+from agenthub.protocols.oas.records import Recipient, User
 from agenthub.protocols.oas.tables import managers, users
 from agenthub.storage.database import Database
 
@@ -52,6 +52,7 @@ class UsersStore:
         # update_user's statements by the columns they set: built (and cache-keyed) once, not per call.
         # Every agent's complete writes the user through one of them (py-spy: ~14% of the CPU per job).
         self._updates: dict[tuple[tuple[str, ...], bool], Any] = {}
+        self._reported: dict[tuple[str, ...], Any] = {}
 
     async def create_user(
         self,
@@ -192,6 +193,28 @@ class UsersStore:
             async with self.db.write() as own:
                 row = (await own.execute(stmt, params)).first()
         return user_from_row(row) if row else None
+
+    async def update_reported(
+        self, *, user_id: int, now: datetime, conn: AsyncConnection, **values: Any
+    ) -> Recipient | None:
+        """update_user for an agent's report, in the report's transaction, returning only what the reminder
+        needs: every agent's complete comes here, and reading the whole user back cost more than the write."""
+        key = tuple(sorted(values))
+        stmt = self._reported.get(key)
+        if stmt is None:
+            columns = ("updated_at", *key)
+            stmt = (
+                users.update()
+                .where(users.c.id == sa.bindparam("b_user_id"))
+                .values({name: sa.bindparam(f"v_{name}", type_=users.c[name].type) for name in columns})
+                .returning(users.c.id, users.c.login_id, users.c.username, users.c.notify_config)
+            )
+            if len(self._reported) < MAX_UPDATE_STATEMENTS:
+                self._reported[key] = stmt
+        params = {"b_user_id": user_id, "v_updated_at": now}
+        params.update({f"v_{name}": value for name, value in values.items()})
+        row = (await conn.execute(stmt, params)).first()
+        return Recipient(row.id, row.login_id, row.username, row.notify_config or {}) if row else None
 
     def _update_statement(self, names: tuple[str, ...], by_manager: bool) -> Any:
         key = (names, by_manager)
