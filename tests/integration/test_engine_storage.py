@@ -322,3 +322,11 @@ async def test_a_taken_external_id_is_a_conflict_and_the_dedupe_key_a_quiet_none
     assert await runtime.engine.count(JobQuery(kind=KIND)) == 1
     [created] = await runtime.engine.events(first.id)
     assert (created.type, created.data, created.node_id) == ("created", None, None)
+
+
+async def test_the_connection_pool_is_open_before_the_first_request(runtime: Runtime) -> None:
+    """A fresh server opens its PostgreSQL connections at start, not on its first requests."""
+    stats = runtime.db.pool_stats()
+    if runtime.db.is_sqlite:
+        return  # nothing to open ahead: one file, one writer connection
+    assert stats["idle"] == stats["size"] == runtime.settings.storage.db_pool_size, stats

@@ -96,3 +96,17 @@ async def test_a_small_declared_length_does_not_let_a_chunked_body_past_the_limi
         status_line = await asyncio.wait_for(reader.readline(), timeout=20)
         writer.close()
         assert status_line.split()[1] in (b"400", b"413"), status_line
+
+
+async def test_a_chunked_body_over_the_limit_is_413_on_the_agents_fast_path(runtime: Runtime) -> None:
+    runtime.settings.protocols["oas"] = runtime.settings.protocol("oas", OasSettings).model_copy(
+        update={"max_body_bytes": 100_000}
+    )
+    async with (
+        serving(runtime, "oas") as listeners,
+        httpx.AsyncClient(base_url=listeners.urls["oas"], timeout=20) as http,
+    ):
+        for path in ("/api/v1/agent/poll-jobs", "/api/v1/agent/jobs/1/complete"):
+            r = await http.post(path, content=chunks(4_000_000), headers={"content-type": "application/json"})
+            assert r.status_code == 413, r.text
+            assert r.json() == {"detail": r.json()["detail"]} and r.json()["detail"]

@@ -41,6 +41,7 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
     bus: Bus = RedisBus(settings.storage.redis_url) if settings.storage.redis_url else MemoryBus()
     try:
         await migrate(db, project_schema())
+        await db.warm()
         await bus.start()
         metrics = Metrics()
         engine = Engine(
