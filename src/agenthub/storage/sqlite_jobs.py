@@ -100,7 +100,8 @@ def job_from(row: Sequence[Any]) -> Job:
         message,
         created_at,
         updated_at,
-    ) = row  # in COLUMNS order, checked below
+    ) = row  # in the table's column order (COLUMNS); test_a_job_reads_back_the_same_whichever_path_wrote_it
+    # compares every field with SQLAlchemy's reading of the same row
     return Job(
         id=id_,
         kind=kind,
@@ -129,37 +130,6 @@ def job_from(row: Sequence[Any]) -> Job:
         error_code=error_code,
         message=message,
     )
-
-
-# job_from unpacks rows positionally: the table's columns must be the ones, in the order, it names.
-assert COLUMNS == (
-    "id",
-    "kind",
-    "type",
-    "status",
-    "owner_id",
-    "subject_id",
-    "external_id",
-    "target_node",
-    "dedupe_key",
-    "payload",
-    "priority",
-    "scheduled_at",
-    "attempts",
-    "max_attempts",
-    "leased_by",
-    "lease_epoch",
-    "lease_until",
-    "deadline",
-    "started_at",
-    "finished_at",
-    "progress",
-    "result",
-    "error_code",
-    "message",
-    "created_at",
-    "updated_at",
-), COLUMNS
 
 
 def _checked(values: Iterable[Any]) -> tuple[Any, ...]:
