@@ -181,10 +181,10 @@ def main() -> int:
         spy = None
         if args.profile:
             py_spy = os.path.join(os.path.dirname(sys.executable), "py-spy")
+            # --gil: only the thread holding the GIL, i.e. where the interpreter's time goes.
+            record = ["record", "--gil", "--nonblocking", "--format", "raw", "--output", args.profile]
             spy = subprocess.Popen(
-                # --gil: only the thread holding the GIL, i.e. where the interpreter's time goes.
-                [py_spy, "record", "--gil", "--nonblocking", "--pid", str(server.pid), "--format", "raw"]
-                + ["--output", args.profile],
+                [py_spy, *record, "--pid", str(server.pid)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
