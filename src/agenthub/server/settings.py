@@ -69,6 +69,7 @@ class ServerSettings(_Env):
 class StorageSettings(_Env):
     database_url: str = "sqlite:///./agenthub.db"
     redis_url: str | None = None
+    # PostgreSQL connections per replica (as many again may overflow under a burst); opened at start.
     db_pool_size: int = 10
 
 
