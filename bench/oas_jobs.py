@@ -3,7 +3,7 @@
 M simulated agents each loop: poll-jobs (limit 10) -> start -> complete for every job, until the measured
 number of jobs is done. Scenarios: an empty queue topped up with just the measured jobs, and the same with
 100,000 further jobs waiting (scheduled for later, so they stay in the backlog without being taken).
-Prints jobs/s and p50/p99 latency of poll and complete; median (min-max) over the runs.
+Prints jobs/s and p50/p99 latency of poll, start and complete; median (min-max) over the runs.
 
     .venv/bin/python -m bench.oas_jobs --backend sqlite --backend postgresql --runs 3
 """
@@ -34,6 +34,7 @@ POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 @dataclass
 class Timings:
     poll: list[float] = field(default_factory=list)
+    start: list[float] = field(default_factory=list)
     complete: list[float] = field(default_factory=list)
     done: int = 0
 
@@ -109,12 +110,14 @@ async def agent(http: aiohttp.ClientSession, token: str, node: str, goal: int, t
             await asyncio.sleep(0.01)
             continue
         for job in body["jobs"]:
+            t0 = time.perf_counter()
             async with http.post(
                 f"/api/v1/agent/jobs/{job['ID']}/start",
                 headers=headers,
                 json={"node_id": node, "lease_seconds": 90},
             ) as r:
                 await r.read()
+            timings.start.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             async with http.post(
                 f"/api/v1/agent/jobs/{job['ID']}/complete",
@@ -153,6 +156,8 @@ async def run_once(
         "client_cpu_ms_per_job": client_cpu / timings.done * 1000,
         "poll_p50": percentile(timings.poll, 50) * 1000,
         "poll_p99": percentile(timings.poll, 99) * 1000,
+        "start_p50": percentile(timings.start, 50) * 1000,
+        "start_p99": percentile(timings.start, 99) * 1000,
         "complete_p50": percentile(timings.complete, 50) * 1000,
         "complete_p99": percentile(timings.complete, 99) * 1000,
     }
@@ -213,6 +218,7 @@ async def main() -> None:
             print(
                 f"  {backend:10} backlog={backlog:>7,}  jobs/s {figures['jobs_per_s']}  "
                 f"poll p50 {figures['poll_p50']} ms p99 {figures['poll_p99']} ms  "
+                f"start p50 {figures['start_p50']} ms p99 {figures['start_p99']} ms  "
                 f"complete p50 {figures['complete_p50']} ms p99 {figures['complete_p99']} ms  "
                 f"server CPU {figures['cpu_ms_per_job']} ms/job  "
                 f"load generator CPU {figures['client_cpu_ms_per_job']} ms/job",
