@@ -120,7 +120,6 @@ class JobQuery:
     max_id: int | None = None  # id <= max_id (e.g. a job's place in its queue)
     target_node: str | None = None
     leased_by: str | None = None
-    not_leased_by: tuple[str, ...] | None = None  # held by none of these nodes
     due_at: datetime | None = None  # scheduled_at <= due_at
     order: JobOrder = "newest"
 

@@ -386,8 +386,6 @@ def _conditions(query: JobQuery) -> list[Any]:
         conditions.append(c.id.in_(query.ids))
     if query.max_id is not None:
         conditions.append(c.id <= query.max_id)
-    if query.not_leased_by is not None:
-        conditions.append(sa.or_(c.leased_by.is_(None), c.leased_by.not_in(query.not_leased_by)))
     if query.due_at is not None:
         conditions.append(c.scheduled_at <= query.due_at)
     return conditions
