@@ -391,6 +391,9 @@ class Engine:
     async def node_gone(self, kind: str, node_id: str) -> None:
         self._presence.pop((kind, node_id), None)
         await self._nodes.mark_offline(kind, node_id, now=self.clock.now())
+        # A sighting remembered while the mark was on its way may have been written before it: forget it, so
+        # the node's next sighting is written whatever the time.
+        self._presence.pop((kind, node_id), None)
         self._observer.node_gone(kind, node_id, reason="disconnected")
 
     async def node(self, kind: str, node_id: str) -> AgentNode | None:

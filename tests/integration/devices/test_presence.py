@@ -3,6 +3,7 @@ window (offline_after_seconds) says when it is offline; "busy" and task counts c
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +11,8 @@ import httpx
 
 from agenthub.core.clock import ManualClock
 from agenthub.core.nodes import NodeStatus
+from agenthub.protocols.devices.service import NODE_KIND
+from agenthub.protocols.devices.spec import SPEC
 from agenthub.server.runtime import Runtime
 from tests.integration.devices.conftest import DeviceFactory, dispatch, eventually
 
@@ -78,3 +81,22 @@ async def test_disconnect_is_offline_at_once_in_the_engine_too(
     await eventually(gone)
     seen = await _view(http)
     assert seen["status"] == "offline" and seen["connection_info"]["sid"] is None
+
+
+async def test_a_late_disconnect_of_the_old_connection_does_not_leave_a_reconnected_device_offline(
+    devices_url: str, runtime: Runtime
+) -> None:
+    """The old connection's disconnect is handled while the device registers on a new one (the network
+    dropped and the client came straight back): whichever way the two interleave, the device ends online on
+    its new connection. (Registering marked the node seen before recording the connection, so a disconnect
+    handled in between left it offline until a heartbeat 30 s later: a CI flake.)"""
+    service = SPEC.state_of(runtime).service
+    await service.register("old-sid", {"device_id": "phone-9"})
+    for old, new in (("old-sid", "new-sid"), ("new-sid", "third-sid")):
+        await asyncio.gather(
+            service.disconnected("phone-9", old), service.register(new, {"device_id": "phone-9"})
+        )
+        registration = await service.repo.get("phone-9")
+        assert registration is not None and registration.sid == new
+        node = await runtime.engine.node(NODE_KIND, "phone-9")
+        assert node is not None and node.status is NodeStatus.ONLINE, (old, new)

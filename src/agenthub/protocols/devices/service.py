@@ -366,6 +366,12 @@ class DevicesService:
             return  # it already reconnected elsewhere: its tasks stay with it
         self.fleet.gone(device_id)
         await self.engine.node_gone(NODE_KIND, device_id)
+        registration = await self.repo.get(device_id)
+        if registration is not None and registration.sid is not None:
+            # It registered again on a new connection while this one was let go, and its sighting may have
+            # been written before the offline mark: the new connection stands.
+            node = await self.engine.node_seen(NodeSighting(kind=NODE_KIND, node_id=device_id))
+            self.fleet.seen(node, registration)
         await self._release_all(await self.held_by(device_id), "设备断开连接")
 
     async def progress(self, device_id: str, task_id: str, percent: int, message: str | None) -> Job:
