@@ -76,19 +76,22 @@ class CodesStore:
         self.db = db
 
     async def create(
-        self, kind: Kind, *, now: datetime, audit: Entry, **values: Any
-    ) -> tuple[str, dict[str, Any]]:
-        """A new code and its row (with the code in the clear, this once)."""
-        code = new_code(kind)
+        self, kind: Kind, count: int, *, now: datetime, audit: Entry, **values: Any
+    ) -> list[dict[str, Any]]:
+        """`count` new codes, each audited: their rows with the code in the clear (shown this once)."""
         table = TABLES[kind]
-        stmt = table.insert().values(
-            code_hash=digest(code), code_hint=hint(code), status="unused", created_at=now, **values
-        )
-        async with self.db.write() as conn:
-            row = (await conn.execute(stmt.returning(*table.c))).one()
-            entry = replace(audit, target_type=kind, target_id=str(row.id))
-            await AuditStore.add(conn, entry, now=now)
-        return code, {**to_wire(kind, row._mapping, now), "code": code}
+        items = []
+        for _ in range(count):
+            code = new_code(kind)
+            stmt = table.insert().values(
+                code_hash=digest(code), code_hint=hint(code), status="unused", created_at=now, **values
+            )
+            async with self.db.write() as conn:
+                row = (await conn.execute(stmt.returning(*table.c))).one()
+                entry = replace(audit, target_type=kind, target_id=str(row.id))
+                await AuditStore.add(conn, entry, now=now)
+            items.append({**to_wire(kind, row._mapping, now), "code": code})
+        return items
 
     async def page(
         self,

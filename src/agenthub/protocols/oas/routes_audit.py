@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from agenthub.protocols.oas.context import Oas
+from agenthub.protocols.oas.paging import Page, PageSize, page_of
 from agenthub.protocols.oas.security import CurrentSuper
 
 router = APIRouter(prefix="/api/v1/super")
@@ -16,8 +17,8 @@ router = APIRouter(prefix="/api/v1/super")
 async def audit_logs(
     _admin: CurrentSuper,
     oas: Oas,
-    page: int = Query(default=1, ge=1),
-    page_size: int = Query(default=20, ge=1, le=500),  # the original frontend offers up to 500 a page
+    page: int = Page,
+    page_size: int = PageSize,
     actor_type: str | None = None,
     action: str | None = None,
     keyword: str | None = None,
@@ -25,4 +26,4 @@ async def audit_logs(
     items, total = await oas.audit.logs(
         limit=page_size, offset=(page - 1) * page_size, actor_type=actor_type, action=action, keyword=keyword
     )
-    return {"data": {"items": items, "total": total, "page": page, "page_size": page_size}}
+    return page_of(items, total=total, page=page, page_size=page_size)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agenthub.protocols.oas.audit import Entry, client_ip, note, recorded
@@ -16,6 +16,7 @@ from agenthub.protocols.oas.codes_store import Kind
 from agenthub.protocols.oas.context import Oas
 from agenthub.protocols.oas.envelope import OasResponse
 from agenthub.protocols.oas.errors import OasError
+from agenthub.protocols.oas.paging import Page, PageSize, page_of
 from agenthub.protocols.oas.schemas_operator import (
     ActivationCodeCreateIn,
     CodeIdsIn,
@@ -28,8 +29,6 @@ from agenthub.protocols.oas.wire import extended, fmt_time
 
 KIND: Kind = "activation_code"
 CODE_NOT_FOUND = "激活码不存在"
-Page = Query(default=1, ge=1)
-PageSize = Query(default=20, ge=1, le=500)  # the original frontend offers up to 500 a page
 
 router = APIRouter(prefix="/api/v1")
 
@@ -47,18 +46,16 @@ async def create_codes(
         detail={"duration_days": body.duration_days, "user_type": body.user_type},
         ip=client_ip(request),
     )
-    items = []
-    for _ in range(body.count):
-        _code, item = await oas.codes.create(
-            KIND,
-            now=now,
-            audit=audit,
-            manager_id=manager.subject_id,
-            user_type=body.user_type,
-            duration_days=body.duration_days,
-            valid_until=valid_until,
-        )
-        items.append(item)
+    items = await oas.codes.create(
+        KIND,
+        body.count,
+        now=now,
+        audit=audit,
+        manager_id=manager.subject_id,
+        user_type=body.user_type,
+        duration_days=body.duration_days,
+        valid_until=valid_until,
+    )
     recorded(request)
     return OasResponse({"data": {**items[0], "items": items, "total": len(items)}}, status_code=201)
 
@@ -83,9 +80,7 @@ async def list_codes(
         keyword=keyword,
         user_type=user_type,
     )
-    return {
-        "data": {"items": items, "total": total, "summary": summary, "page": page, "page_size": page_size}
-    }
+    return page_of(items, total=total, summary=summary, page=page, page_size=page_size)
 
 
 async def _own_all(oas: Oas, ids: list[int], manager: Principal) -> None:

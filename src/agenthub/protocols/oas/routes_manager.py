@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
 from agenthub.auth import verify_password
 from agenthub.core.errors import Conflict
@@ -14,6 +14,7 @@ from agenthub.protocols.oas.audit import note
 from agenthub.protocols.oas.context import Oas
 from agenthub.protocols.oas.envelope import OasResponse
 from agenthub.protocols.oas.errors import OasError
+from agenthub.protocols.oas.paging import Page, PageSize
 from agenthub.protocols.oas.schemas import JobCreateIn, LoginIn, UserQuickCreateIn
 from agenthub.protocols.oas.security import CurrentManager, LoginAttempt, Principal, issue
 from agenthub.protocols.oas.service import NODE_KIND, TASK_KIND, task_job
@@ -21,8 +22,6 @@ from agenthub.protocols.oas.templates import TEMPLATES, USER_TYPES
 from agenthub.protocols.oas.wire import as_utc, fmt_time, job_to_operator_wire
 
 BAD_CREDENTIALS = "账号或密码错误"
-Page = Query(default=1, ge=1)
-PageSize = Query(default=20, ge=1, le=500)  # the original frontend offers up to 500 a page
 
 
 router = APIRouter(prefix="/api/v1/manager")

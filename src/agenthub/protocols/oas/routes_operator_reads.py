@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from agenthub.core.jobs import JobQuery, JobStatus
 from agenthub.protocols.oas.context import Oas
 from agenthub.protocols.oas.errors import OasError
+from agenthub.protocols.oas.paging import Page, PageSize, page_of
 from agenthub.protocols.oas.schemas_operator import AliasIn
 from agenthub.protocols.oas.security import CurrentManager, ManagerAnyStanding
 from agenthub.protocols.oas.service import TASK_KIND
@@ -47,8 +48,8 @@ async def put_alias(body: AliasIn, principal: ManagerAnyStanding, oas: Oas) -> d
 async def task_pool(
     manager: CurrentManager,
     oas: Oas,
-    page: int = Query(default=1, ge=1),
-    page_size: int = Query(default=20, ge=1, le=500),  # the original frontend offers up to 500 a page
+    page: int = Page,
+    page_size: int = PageSize,
     status: str | None = None,
     task_type: str | None = None,
 ) -> dict[str, Any]:
@@ -91,6 +92,4 @@ async def task_pool(
     ]
     summary = {s.value: counts.get((s.value,), 0) for s in POOL_STATUSES}
     summary["total"] = sum(summary.values())
-    return {
-        "data": {"items": items, "total": total, "summary": summary, "page": page, "page_size": page_size}
-    }
+    return page_of(items, total=total, summary=summary, page=page, page_size=page_size)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agenthub.auth import hash_password
@@ -19,6 +19,7 @@ from agenthub.protocols.oas.codes_store import Kind
 from agenthub.protocols.oas.context import Oas
 from agenthub.protocols.oas.envelope import OasResponse
 from agenthub.protocols.oas.errors import OasError
+from agenthub.protocols.oas.paging import Page, PageSize, page_of
 from agenthub.protocols.oas.schemas_operator import (
     CodeIn,
     CodeStatusIn,
@@ -33,8 +34,6 @@ from agenthub.protocols.oas.wire import extended, fmt_time
 
 KIND: Kind = "renewal_key"
 KEY_NOT_FOUND = "续费密钥不存在"
-Page = Query(default=1, ge=1)
-PageSize = Query(default=20, ge=1, le=500)  # the original frontend offers up to 500 a page
 
 router = APIRouter(prefix="/api/v1")
 
@@ -52,18 +51,16 @@ async def create_keys(
         detail={"duration_days": body.duration_days, "manager_type": body.manager_type},
         ip=client_ip(request),
     )
-    items = []
-    for _ in range(body.count):
-        _code, item = await oas.codes.create(
-            KIND,
-            now=now,
-            audit=audit,
-            manager_type=body.manager_type,
-            duration_days=body.duration_days,
-            created_by=admin.subject_id,
-            valid_until=valid_until,
-        )
-        items.append(item)
+    items = await oas.codes.create(
+        KIND,
+        body.count,
+        now=now,
+        audit=audit,
+        manager_type=body.manager_type,
+        duration_days=body.duration_days,
+        created_by=admin.subject_id,
+        valid_until=valid_until,
+    )
     recorded(request)
     return OasResponse({"data": {**items[0], "items": items, "total": len(items)}}, status_code=201)
 
@@ -80,9 +77,7 @@ async def list_keys(
     items, total, summary = await oas.codes.page(
         KIND, now=oas.now(), limit=page_size, offset=(page - 1) * page_size, status=status, keyword=keyword
     )
-    return {
-        "data": {"items": items, "total": total, "summary": summary, "page": page, "page_size": page_size}
-    }
+    return page_of(items, total=total, summary=summary, page=page, page_size=page_size)
 
 
 @router.patch("/super/manager-renewal-keys/{key_id}/status")
