@@ -43,7 +43,16 @@ def user_from_row(row: Any) -> User:
     return User(**m)
 
 
+RECIPIENT_COLUMNS = (users.c.id, users.c.login_id, users.c.username, users.c.notify_config)
 MAX_UPDATE_STATEMENTS = 256  # sets of columns remembered (a handful in practice)
+
+
+def _update_params(
+    user_id: int, now: datetime, values: dict[str, Any], *, manager_id: int | None = None
+) -> dict[str, Any]:
+    params = {"b_user_id": user_id, "b_manager_id": manager_id, "v_updated_at": now}
+    params.update({f"v_{name}": value for name, value in values.items()})
+    return params
 
 
 class UsersStore:
@@ -51,8 +60,7 @@ class UsersStore:
         self.db = db
         # update_user's statements by the columns they set: built (and cache-keyed) once, not per call.
         # Every agent's complete writes the user through one of them (py-spy: ~14% of the CPU per job).
-        self._updates: dict[tuple[tuple[str, ...], bool], Any] = {}
-        self._reported: dict[tuple[str, ...], Any] = {}
+        self._updates: dict[tuple[tuple[str, ...], bool, bool], Any] = {}
 
     async def create_user(
         self,
@@ -184,9 +192,8 @@ class UsersStore:
                 stmt = stmt.where(users.c.manager_id == manager_id)
             stmt, params = stmt.returning(*users.c), {}
         else:
-            stmt = self._update_statement(tuple(sorted(values)), manager_id is not None)
-            params = {"b_user_id": user_id, "b_manager_id": manager_id, "v_updated_at": now}
-            params.update({f"v_{name}": value for name, value in values.items()})
+            stmt = self._update_statement(tuple(sorted(values)), by_manager=manager_id is not None)
+            params = _update_params(user_id, now, values, manager_id=manager_id)
         if conn is not None:
             row = (await conn.execute(stmt, params)).first()
         else:
@@ -199,25 +206,13 @@ class UsersStore:
     ) -> Recipient | None:
         """update_user for an agent's report, in the report's transaction, returning only what the reminder
         needs: every agent's complete comes here, and reading the whole user back cost more than the write."""
-        key = tuple(sorted(values))
-        stmt = self._reported.get(key)
-        if stmt is None:
-            columns = ("updated_at", *key)
-            stmt = (
-                users.update()
-                .where(users.c.id == sa.bindparam("b_user_id"))
-                .values({name: sa.bindparam(f"v_{name}", type_=users.c[name].type) for name in columns})
-                .returning(users.c.id, users.c.login_id, users.c.username, users.c.notify_config)
-            )
-            if len(self._reported) < MAX_UPDATE_STATEMENTS:
-                self._reported[key] = stmt
-        params = {"b_user_id": user_id, "v_updated_at": now}
-        params.update({f"v_{name}": value for name, value in values.items()})
-        row = (await conn.execute(stmt, params)).first()
+        stmt = self._update_statement(tuple(sorted(values)), by_manager=False, recipient=True)
+        row = (await conn.execute(stmt, _update_params(user_id, now, values))).first()
         return Recipient(row.id, row.login_id, row.username, row.notify_config or {}) if row else None
 
-    def _update_statement(self, names: tuple[str, ...], by_manager: bool) -> Any:
-        key = (names, by_manager)
+    def _update_statement(self, names: tuple[str, ...], *, by_manager: bool, recipient: bool = False) -> Any:
+        """The UPDATE setting `names` (and updated_at), returning the whole user or only its Recipient."""
+        key = (names, by_manager, recipient)
         stmt = self._updates.get(key)
         if stmt is None:
             columns = ("updated_at", *names)
@@ -227,7 +222,7 @@ class UsersStore:
             stmt = stmt.values(
                 {name: sa.bindparam(f"v_{name}", type_=users.c[name].type) for name in columns}
             )
-            stmt = stmt.returning(*users.c)
+            stmt = stmt.returning(*(RECIPIENT_COLUMNS if recipient else users.c))
             if len(self._updates) < MAX_UPDATE_STATEMENTS:
                 self._updates[key] = stmt
         return stmt
