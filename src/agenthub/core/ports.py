@@ -92,8 +92,6 @@ class NodeStore(Protocol):
         self, kind: str, node_id: str, *, by: str | None, now: datetime
     ) -> AgentNode | None: ...
 
-    async def is_disabled(self, node_id: str) -> bool: ...
-
 
 class EventSink(Protocol):
     """Where the engine announces changes after they are committed (the live bus)."""

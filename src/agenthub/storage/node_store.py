@@ -116,13 +116,3 @@ class SqlNodeStore:
         async with self.db.write() as conn:
             row = (await conn.execute(stmt)).first()
         return row_to_node(row) if row else None
-
-    async def is_disabled(self, node_id: str) -> bool:
-        """Whether a node of this id (of any kind: a lease names the node, not its kind) is disabled."""
-        query = (
-            sa.select(agent_nodes.c.id)
-            .where(agent_nodes.c.node_id == node_id, agent_nodes.c.disabled_at.is_not(None))
-            .limit(1)
-        )
-        async with self.db.read() as conn:
-            return (await conn.execute(query)).first() is not None
