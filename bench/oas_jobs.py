@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import asyncpg
-import psutil
 import sqlalchemy as sa
 
 from agenthub.storage import Database
@@ -143,13 +142,13 @@ async def run_once(
         timings = Timings()
         connector = aiohttp.TCPConnector(limit=agents * 2)
         async with aiohttp.ClientSession(base_url=url, connector=connector) as http:
-            own = psutil.Process()
-            t0, cpu0, client0 = time.perf_counter(), cpu_seconds(process.pid), _own_cpu(own)
+            me = os.getpid()  # the load generator; the server is its child, counted apart
+            t0, cpu0, client0 = time.perf_counter(), cpu_seconds(process.pid), cpu_seconds(me, children=False)
             await asyncio.gather(
                 *(agent(http, tokens[i], f"BENCH-NODE-{i:03d}", jobs_to_do, timings) for i in range(agents))
             )
             elapsed, cpu = time.perf_counter() - t0, cpu_seconds(process.pid) - cpu0
-            client_cpu = _own_cpu(own) - client0
+            client_cpu = cpu_seconds(me, children=False) - client0
     return {
         "jobs_per_s": timings.done / elapsed,
         "cpu_ms_per_job": cpu / timings.done * 1000,
@@ -161,11 +160,6 @@ async def run_once(
         "complete_p50": percentile(timings.complete, 50) * 1000,
         "complete_p99": percentile(timings.complete, 99) * 1000,
     }
-
-
-def _own_cpu(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return float(times.user + times.system)
 
 
 async def fresh_database(backend: str, name: str) -> str:

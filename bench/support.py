@@ -34,12 +34,13 @@ def agenthub_server(
         yield url
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) a process and its children used so far: a cost per job that contention
-    from other processes on a shared machine inflates far less than wall-clock throughput."""
+def cpu_seconds(pid: int, *, children: bool = True) -> float:
+    """CPU time (user + system) a process (and its children, unless told not to) used so far: a cost per
+    job that contention from other processes on a shared machine inflates far less than wall-clock
+    throughput."""
     process = psutil.Process(pid)
     total = 0.0
-    for p in (process, *process.children(recursive=True)):
+    for p in (process, *(process.children(recursive=True) if children else ())):
         with contextlib.suppress(psutil.Error):
             times = p.cpu_times()
             total += times.user + times.system
