@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from agenthub.protocols.devices import errors
+from agenthub.protocols.devices.fast_path import DispatchFastPath
 from agenthub.protocols.devices.namespace import DevicesNamespace, SocketPush
 from agenthub.protocols.devices.routes import router
 from agenthub.protocols.devices.service import DevicesService
@@ -42,7 +43,11 @@ def create_app(state: DevicesState) -> ASGIApp:
     api.state.devices = service
     install_errors(api, errors.HTTP_ERRORS)
     api.include_router(router)
-    limited = BodySizeLimit(api, max_bytes=service.settings.max_payload_bytes, errors=errors.HTTP_ERRORS)
+    limited = BodySizeLimit(
+        DispatchFastPath(api, service),
+        max_bytes=service.settings.max_payload_bytes,
+        errors=errors.HTTP_ERRORS,
+    )
     app: ASGIApp = socketio.ASGIApp(state.sio, other_asgi_app=limited, socketio_path="socket.io")
     return app
 

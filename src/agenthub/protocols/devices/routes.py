@@ -34,8 +34,12 @@ async def device_key(
 
 async def json_object(request: Request) -> dict[str, Any]:
     """The request body, which must be a JSON object (read by hand: the seed's errors, not FastAPI's)."""
+    return json_object_of(await request.body())
+
+
+def json_object_of(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(await request.body() or b"null")
+        body = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise BadRequest("请求体不是合法的 JSON", "INVALID_JSON") from exc
     if not isinstance(body, dict):
@@ -125,7 +129,10 @@ async def list_tasks(
     return {"success": True, "tasks": [task_view(job) for job in jobs], "total": total}
 
 
-@router.post("/api/dispatch-task", openapi_extra=DISPATCH_BODY)
+DISPATCH_PATH = "/api/dispatch-task"
+
+
+@router.post(DISPATCH_PATH, openapi_extra=DISPATCH_BODY)
 async def dispatch_task(body: JsonBody, service: Service) -> dict[str, Any]:
     if body.get("task_type") in (None, ""):
         raise BadRequest("缺少必要参数: task_type", "MISSING_PARAMETER")

@@ -1,11 +1,9 @@
 """The agents' job calls (poll-jobs, start, heartbeat, complete, fail) straight to their handlers.
 
-These five make up nearly every request a busy fleet sends. Through FastAPI each one paid for route matching
-over every Oas route, the middleware stack, dependency solving and response validation: on a 2-core machine
-that framework work was about half of the server's CPU per job (py-spy), more than the job's own writes.
-This ASGI layer in front of the app answers them itself, calling the same handlers (routes_agent), the same
-authentication (security.authenticate) and the same body models, and putting errors on the wire with the
-same error format.
+These five make up nearly every request a busy fleet sends; through FastAPI the framework's work was about
+half of the server's CPU per job (py-spy). This layer (see agenthub.server.fast_path) answers them itself,
+calling the same handlers (routes_agent), the same authentication (security.authenticate) and the same body
+models, and putting errors on the wire with the same error format.
 
 Whatever it is not sure of goes to FastAPI unchanged, with the body it read handed on: another method or
 path, a job id that is not a plain number, a body that is not JSON or does not validate. FastAPI then
@@ -23,7 +21,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from starlette.responses import JSONResponse, Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from agenthub.protocols.oas import errors, routes_agent
 from agenthub.protocols.oas.context import OasContext
@@ -36,6 +34,7 @@ from agenthub.protocols.oas.security import (
     authenticate,
     same_node,
 )
+from agenthub.server.fast_path import header_values, read_body, replay, route_of
 
 log = logging.getLogger(__name__)
 
@@ -83,15 +82,10 @@ class AgentFastPath:
         self.app = app
         self.oas = oas
         # The agent router's own routes (the app wraps included routers): their templates label metrics.
-        routes = {
-            (route.path, method): route
-            for route in routes_agent.router.routes
-            if isinstance(route, APIRoute)
-            for method in route.methods or ()
-        }
-        self._poll = _Call(PollJobsIn, routes[(POLL_PATH, "POST")], _poll)
+        router = routes_agent.router
+        self._poll = _Call(PollJobsIn, route_of(router, POLL_PATH, "POST"), _poll)
         self._jobs = {
-            action: _Call(model, routes[(f"{JOBS_PREFIX}{{job_id}}/{action}", "POST")], _on_job(work))
+            action: _Call(model, route_of(router, f"{JOBS_PREFIX}{{job_id}}/{action}", "POST"), _on_job(work))
             for action, (model, work) in JOB_CALLS.items()
         }
 
@@ -117,10 +111,10 @@ class AgentFastPath:
             await self.app(scope, receive, send)
             return
         call, job_id = matched
-        body, more = await _read_body(receive)
+        body, more = await read_body(receive)
         parsed = _parsed(scope, body, call.model) if not more else None
         if parsed is None:
-            await self.app(scope, _replay(body, more, receive), send)
+            await self.app(scope, replay(body, more, receive), send)
             return
         scope["route"] = call.route
         try:
@@ -130,11 +124,7 @@ class AgentFastPath:
         await response(scope, receive, send)
 
     async def _answer(self, scope: Scope, call: _Call, job_id: int | None, body: Any) -> Response:
-        authorization = ""
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                authorization = value.decode("latin-1")
-                break
+        authorization = next(iter(header_values(scope, b"authorization")), "")
         principal = await authenticate(self.oas.runtime, self.oas.accounts, authorization, "agent")
         agent = same_node(agent_of(principal), body.node_id)
         return await call.handle(self.oas, agent, job_id, body)
@@ -144,18 +134,6 @@ class AgentFastPath:
         if errors.FORMAT.lookup(type(exc)) is None:
             log.exception("unhandled error on %s %s", scope["method"], scope["path"], exc_info=exc)
         return errors.FORMAT.response(exc)
-
-
-async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:
-    """The request body; with the message that ended the read early (a disconnect), if one did."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return b"".join(chunks), message
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks), None
 
 
 def _parsed(scope: Scope, body: bytes, model: type[BaseModel]) -> Any:
@@ -169,17 +147,3 @@ def _parsed(scope: Scope, body: bytes, model: type[BaseModel]) -> Any:
         return model.model_validate_json(body)
     except ValidationError:
         return None
-
-
-def _replay(body: bytes, ended: Message | None, receive: Receive) -> Receive:
-    """A receive that gives the body already read once more, then goes on with the connection's own."""
-    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": ended is not None}]
-    if ended is not None:
-        pending.append(ended)
-
-    async def replayed() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replayed
