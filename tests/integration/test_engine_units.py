@@ -5,7 +5,6 @@ failing unit never fails its neighbours, and a call returns only once its change
 from __future__ import annotations
 
 import asyncio
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -273,25 +272,22 @@ async def test_owner_queue_leases_by_priority_then_oldest_past_a_later_backlog(
 async def test_a_unit_whose_caller_is_cancelled_still_commits_and_the_writer_goes_on(
     runtime: Runtime,
 ) -> None:
-    """On SQLite a queued unit belongs to the writer thread: cancelling its caller neither undoes it nor
-    leaves the writer waiting on a future nobody reads. (On PostgreSQL a unit runs in its caller's task, so
-    cancelling it rolls the transaction back: nothing to check here.)"""
+    """On SQLite a queued unit belongs to the writer: cancelling its caller neither undoes it nor leaves the
+    writer stuck on a future nobody reads. (On PostgreSQL a unit runs in its caller's task, so cancelling it
+    rolls the transaction back: nothing to check here.)"""
     if not runtime.db.is_sqlite:
         return
-    running, release = threading.Event(), threading.Event()
 
-    def slow(conn: Any) -> str:
-        running.set()
-        release.wait(10)
+    def insert(conn: Any) -> str:
         conn.execute(server_values.insert().values(key="cancelled-caller", value="kept"))
         return "done"
 
-    caller = asyncio.create_task(runtime.db.unit(slow))
-    assert await asyncio.to_thread(running.wait, 10)
-    caller.cancel()
-    release.set()
-    with pytest.raises(asyncio.CancelledError):
-        await caller
+    async with runtime.db.write():  # holds the file: the unit queues behind it
+        caller = asyncio.create_task(runtime.db.unit(insert))
+        await asyncio.sleep(0)  # one loop turn: the unit is queued
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
     query = sa.select(server_values.c.value).where(server_values.c.key == "cancelled-caller")
     assert await runtime.db.unit(lambda conn: conn.execute(query).scalar_one()) == "kept"
     [job_id] = await leased_jobs(runtime, 1)

@@ -74,8 +74,8 @@ class Database:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         # SQLite has one writer: queueing writers here is cheaper than letting them spin on the file lock.
-        # A file database gets a writer thread (group commit, see writer.py); an in-memory one (one database
-        # per connection) keeps the plain lock.
+        # A file database gets a single writer (group commit on the loop's thread, see writer.py); an
+        # in-memory one (one database per connection) keeps the plain lock.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._writer: SqliteWriter | None = None
         _guard_values(self.engine.sync_engine)
@@ -112,14 +112,14 @@ class Database:
                     yield conn
             finally:
                 if turn is not None:
-                    turn.done.set()
+                    turn.release()
 
     async def unit(self, work: Callable[[Connection], T]) -> T:
         """Runs `work` (plain synchronous SQLAlchemy code) as one transaction; returns after its commit.
 
-        On SQLite the writer thread runs it, grouped with other units into one transaction (each in its
-        own savepoint: an exception rolls back and reaches only its own caller). On PostgreSQL it runs in
-        one greenlet on a pooled connection: no event-loop turn per statement.
+        On SQLite the single writer runs it on the loop's thread, grouped with other units into one
+        transaction (each in its own savepoint: an exception rolls back and reaches only its own caller).
+        On PostgreSQL it runs in one greenlet on a pooled connection: no event-loop turn per statement.
         """
         async with _translated():
             if self._writer is not None:
@@ -140,7 +140,7 @@ class Database:
     @property
     def write_queue_depth(self) -> int:
         """Writers waiting for the SQLite write lock (0 on PostgreSQL, which has no such lock): units and
-        protocol transactions queued for the writer thread, and protocol writers queued for their turn."""
+        protocol transactions queued for the writer, and protocol writers queued for their turn."""
         waiters = getattr(self._write_lock, "_waiters", None)  # asyncio.Lock keeps them; no public count
         queued = self._writer.depth if self._writer is not None else 0
         return queued + (len(waiters) if waiters else 0)
@@ -182,7 +182,7 @@ class Database:
 
     async def dispose(self) -> None:
         if self._writer is not None:
-            await asyncio.to_thread(self._writer.close)
+            await self._writer.close()
         await self.engine.dispose()
 
 

@@ -1,7 +1,7 @@
 """Running a protocol's transaction hook inside a synchronous unit of work.
 
 A `TxHook` is written as `async def hook(conn, change)` and only awaits `conn.execute(...)`. Inside a unit
-(writer thread on SQLite, one greenlet on PostgreSQL) the hook gets a connection whose `execute` is an
+(the SQLite writer, one greenlet on PostgreSQL) the hook gets a connection whose `execute` is an
 `async def` that never suspends, so the coroutine runs to its end in a single step, on the unit's own
 transaction. A hook that awaits anything else (the network, a sleep) would need the event loop mid-way;
 it is refused with an error instead of being half-run.

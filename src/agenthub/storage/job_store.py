@@ -2,9 +2,9 @@
 event in one transaction. The lease query uses FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite the write
 transaction (BEGIN IMMEDIATE) already excludes every other writer.
 
-Each write is one unit of work (`Database.unit`): synchronous SQLAlchemy code that runs whole on the SQLite
-writer thread (grouped with concurrent units into one commit) or in one greenlet on PostgreSQL. On SQLite
-the transitions themselves run as plain sqlite3 statements (sqlite_jobs.py): the writer thread is the one
+Each write is one unit of work (`Database.unit`): synchronous SQLAlchemy code that runs whole in the SQLite
+writer (grouped with concurrent units into one commit) or in one greenlet on PostgreSQL. On SQLite
+the transitions themselves run as plain sqlite3 statements (sqlite_jobs.py): the writer is the one
 place every write waits for, so its Python cost per statement is the engine's throughput."""
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""The hot job transitions on SQLite in plain sqlite3 statements, on the writer thread's own connection.
+"""The hot job transitions on SQLite in plain sqlite3 statements, on the writer's own connection.
 
 Every agent call that moves a job (start, heartbeat, complete, fail, a lease) runs load -> rule -> update ->
-event on the single writer thread. Through SQLAlchemy each statement cost ~60-150 us of Python (statement
-cache key, parameter and result processors, events) around ~10 us of SQLite: the writer thread, which every
+event in the single writer. Through SQLAlchemy each statement cost ~60-150 us of Python (statement
+cache key, parameter and result processors, events) around ~10 us of SQLite: the writer, which every
 write waits for, spent most of its time there (measured: 0.47 ms CPU per unit, 5.8 statements). Here the
 same statements are prepared strings run on the same DBAPI connection, inside the same transaction and
 savepoint as the rest of the unit, with the values stored exactly as SQLAlchemy stores them (UTC datetimes as
