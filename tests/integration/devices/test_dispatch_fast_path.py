@@ -184,3 +184,15 @@ class TestWithADeviceKey:
         twice = [("X-Device-Key", "wrong"), ("X-Device-Key", KEY)]
         answer = await fast.post("/api/dispatch-task", json=DELIST, headers=twice)
         assert counting.calls == 1 and answer.status_code != 500
+
+
+async def test_a_chunked_body_over_the_limit_is_refused_alike(both: tuple[Client, Client, Counting]) -> None:
+    fast, _plain, _counting = both
+
+    async def chunks() -> Any:
+        for _ in range(40):
+            yield b"x" * 65_536  # 2.5 MiB, over the 1 MB limit, with no length declared
+
+    answer = await fast.post("/api/dispatch-task", content=chunks())
+    assert answer.status_code == 413
+    assert answer.json() == {"success": False, "message": "请求体过大", "error_code": "PAYLOAD_TOO_LARGE"}
