@@ -77,9 +77,6 @@ class Listeners:
             log_level=self._runtime.settings.server.log_level,
             timeout_graceful_shutdown=3,
             ws_ping_interval=None,
-            # wsproto rather than uvicorn's default (websockets): 47 KiB per connected device instead of 50,
-            # the same latency and slightly less CPU per task (bench.devices_dispatch, 1,000 devices).
-            ws="wsproto",
         )
         log_redaction.install()  # after uvicorn.Config, which (re)configures its loggers
         logs.adopt_uvicorn()  # and back to the format `agenthub serve` chose, if it chose one
