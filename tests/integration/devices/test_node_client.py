@@ -61,7 +61,7 @@ async def test_node_socketio_client_completes_a_task(devices_url: str, http: htt
         if process.returncode is None:
             process.kill()
             await process.wait()
-    assert process.returncode == 0, stderr.decode()
+    assert process.returncode == 0, (stdout.decode(), stderr.decode())
     steps = [json.loads(line) for line in stdout.decode().splitlines() if line.startswith("{")]
     names = [s["step"] for s in steps]
     assert names[:2] == ["connected", "register_success"]
