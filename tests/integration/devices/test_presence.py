@@ -100,3 +100,30 @@ async def test_a_late_disconnect_of_the_old_connection_does_not_leave_a_reconnec
         assert registration is not None and registration.sid == new
         node = await runtime.engine.node(NODE_KIND, "phone-9")
         assert node is not None and node.status is NodeStatus.ONLINE, (old, new)
+
+
+async def test_the_sweep_leaves_a_device_whose_sighting_is_on_the_way(
+    device: DeviceFactory, runtime: Runtime, clock: ManualClock
+) -> None:
+    """Registering writes the connection first and the node's sighting after it; a sweep that runs in
+    between must not take the new device for a silent one and close it (a flake of the Node client test on a
+    loaded machine: `connected`, then the server's disconnect, then nothing). Past the silence window with no
+    sighting, the same connection is closed."""
+    state = SPEC.state_of(runtime)
+    service = state.service
+
+    async def registered_unseen(device_id: str) -> str:
+        sid = (await device(device_id, register=False)).client.get_sid()
+        await service.repo.register(
+            device_id=device_id, name="phone", device_type="android", info={}, sid=sid, now=clock.now()
+        )
+        return str(sid)
+
+    coming = await registered_unseen("phone-7")
+    await service.sweep()
+    assert state.sio.manager.is_connected(coming, "/")
+
+    silent = await registered_unseen("phone-8")
+    clock.advance(301)  # registered past the window and never seen since
+    await service.sweep()
+    assert not state.sio.manager.is_connected(silent, "/")

@@ -460,8 +460,11 @@ class DevicesService:
         """Connections of devices the engine no longer counts as online are closed; tasks held by offline or
         unknown devices go back to the queue."""
         live: list[str] = []
+        # A registration is written before its sighting (register()): one that is younger than the silence
+        # window is a device coming online, not a silent one, whatever its node row says yet.
+        registered_after = self.now() - self.engine.silence(NODE_KIND)
         for device in await self._devices(await self.repo.connected()):
-            if device.online:
+            if device.online or device.registration.registered_at > registered_after:
                 live.append(device.device_id)
             elif device.registration.sid is not None:
                 # Silent past the window. Closing is a no-op when it is connected to another replica (which
