@@ -282,3 +282,17 @@ async def test_one_code_redeemed_twice_at_once_makes_one_user(world: OasWorld) -
     assert sorted(r.status_code for r in racing) == [201, 400, 400, 400]
     users = (await world.http.get("/api/v1/manager/users", headers=manager["headers"])).json()
     assert users["total"] == 1
+
+
+async def test_an_activation_code_is_redeemable_for_its_valid_days_only(world: OasWorld) -> None:
+    manager = await world.manager()
+    lasting = await _new_codes(world, manager)
+    expiring = await _new_codes(world, manager, valid_days=1)
+    assert parse_time(expiring["valid_until"]) == world.clock.now() + timedelta(days=1)
+    assert lasting["valid_until"] is None and lasting["data"]["code"] == lasting["code"]
+
+    world.clock.advance(days=2)
+    r = await world.http.post("/api/v1/user/auth/register-by-code", json={"code": expiring["code"]})
+    assert (r.status_code, r.json()) == (400, {"detail": "激活码已过期"})
+    r = await world.http.post("/api/v1/user/auth/register-by-code", json={"code": lasting["code"]})
+    assert r.status_code == 201, r.text

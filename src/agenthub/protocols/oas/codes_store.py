@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -76,10 +76,14 @@ class CodesStore:
         self.db = db
 
     async def create(
-        self, kind: Kind, count: int, *, now: datetime, audit: Entry, **values: Any
-    ) -> list[dict[str, Any]]:
-        """`count` new codes, each audited: their rows with the code in the clear (shown this once)."""
+        self, kind: Kind, count: int, *, now: datetime, audit: Entry, valid_days: int | None, **values: Any
+    ) -> dict[str, Any]:
+        """`count` new codes, each audited, redeemable for `valid_days` (None: until used or revoked).
+
+        The answer's `data`: the first code's row, and every row as `items`, each with the code in the
+        clear (shown this once)."""
         table = TABLES[kind]
+        values["valid_until"] = now + timedelta(days=valid_days) if valid_days else None
         items = []
         for _ in range(count):
             code = new_code(kind)
@@ -91,7 +95,7 @@ class CodesStore:
                 entry = replace(audit, target_type=kind, target_id=str(row.id))
                 await AuditStore.add(conn, entry, now=now)
             items.append({**to_wire(kind, row._mapping, now), "code": code})
-        return items
+        return {**items[0], "items": items, "total": len(items)}
 
     async def page(
         self,

@@ -37,8 +37,6 @@ router = APIRouter(prefix="/api/v1")
 async def create_codes(
     body: ActivationCodeCreateIn, manager: CurrentManager, oas: Oas, request: Request
 ) -> OasResponse:
-    now = oas.now()
-    valid_until = now + timedelta(days=body.valid_days) if body.valid_days else None
     audit = Entry(
         "manager",
         manager.subject_id,
@@ -46,18 +44,18 @@ async def create_codes(
         detail={"duration_days": body.duration_days, "user_type": body.user_type},
         ip=client_ip(request),
     )
-    items = await oas.codes.create(
+    created = await oas.codes.create(
         KIND,
         body.count,
-        now=now,
+        now=oas.now(),
         audit=audit,
         manager_id=manager.subject_id,
         user_type=body.user_type,
         duration_days=body.duration_days,
-        valid_until=valid_until,
+        valid_days=body.valid_days,
     )
     recorded(request)
-    return OasResponse({"data": {**items[0], "items": items, "total": len(items)}}, status_code=201)
+    return OasResponse({"data": created}, status_code=201)
 
 
 @router.get("/manager/activation-codes")

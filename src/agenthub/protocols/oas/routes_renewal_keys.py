@@ -6,7 +6,6 @@ account by the key's `duration_days`. Every key is single-use; every use is audi
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -42,8 +41,6 @@ router = APIRouter(prefix="/api/v1")
 async def create_keys(
     body: RenewalKeyCreateIn, admin: CurrentSuper, oas: Oas, request: Request
 ) -> OasResponse:
-    now = oas.now()
-    valid_until = now + timedelta(days=body.valid_days) if body.valid_days else None
     audit = Entry(
         "super",
         admin.subject_id,
@@ -51,18 +48,18 @@ async def create_keys(
         detail={"duration_days": body.duration_days, "manager_type": body.manager_type},
         ip=client_ip(request),
     )
-    items = await oas.codes.create(
+    created = await oas.codes.create(
         KIND,
         body.count,
-        now=now,
+        now=oas.now(),
         audit=audit,
         manager_type=body.manager_type,
         duration_days=body.duration_days,
         created_by=admin.subject_id,
-        valid_until=valid_until,
+        valid_days=body.valid_days,
     )
     recorded(request)
-    return OasResponse({"data": {**items[0], "items": items, "total": len(items)}}, status_code=201)
+    return OasResponse({"data": created}, status_code=201)
 
 
 @router.get("/super/manager-renewal-keys")
