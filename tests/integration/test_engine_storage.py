@@ -297,7 +297,7 @@ async def test_a_value_no_database_can_hold_in_a_transition_is_refused_and_chang
 
 
 async def test_a_disabled_node_leases_nothing_pulled_or_pushed(runtime: Runtime) -> None:
-    """The disabled flag is read inside the lease's own transaction, on both paths."""
+    """The disabled flag is read inside the lease's own statement or transaction, on both paths."""
     pulled, pushed = await submit(runtime, 2)
     await runtime.engine.node_seen(NodeSighting(kind="test.node", node_id="n"))
     await runtime.engine.set_node_disabled("test.node", "n", disabled=True, operator="root")

@@ -130,6 +130,15 @@ class Database:
             async with self.engine.begin() as conn:
                 return await conn.run_sync(work)
 
+    async def autocommit(self, work: Callable[[Connection], T]) -> T:
+        """Runs `work` (plain synchronous SQLAlchemy code) outside any transaction, in one greenlet: each
+        statement commits on its own, and no BEGIN or COMMIT round trip is spent. For work whose every write
+        is one atomic statement (PostgreSQL's optimistic transitions, see postgres_jobs.py)."""
+        if self.is_sqlite:
+            raise RuntimeError("autocommit units are for PostgreSQL; SQLite's writer groups units instead")
+        async with _translated(), self._read_engine.connect() as conn:
+            return await conn.run_sync(work)
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reading. On PostgreSQL it runs in autocommit: under READ COMMITTED every

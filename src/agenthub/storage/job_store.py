@@ -5,7 +5,9 @@ transaction (BEGIN IMMEDIATE) already excludes every other writer.
 Each write is one unit of work (`Database.unit`): synchronous SQLAlchemy code that runs whole in the SQLite
 writer (grouped with concurrent units into one commit) or in one greenlet on PostgreSQL. On SQLite
 the transitions themselves run as plain sqlite3 statements (sqlite_jobs.py): the writer is the one
-place every write waits for, so its Python cost per statement is the engine's throughput."""
+place every write waits for, so its Python cost per statement is the engine's throughput. On PostgreSQL
+the round trips are the cost: a transition without a hook and a poll with nothing to expire first try a
+shorter path without a transaction (postgres_jobs.py), and fall back to the locked one."""
 
 from __future__ import annotations
 
@@ -31,15 +33,15 @@ from agenthub.core.jobs import (
     NewJob,
 )
 from agenthub.core.ports import ExpiryRule, Rule, TxHook
-from agenthub.storage import sqlite_jobs
+from agenthub.storage import postgres_jobs, sqlite_jobs
 from agenthub.storage.database import Database
 from agenthub.storage.hooks import run_hook
-from agenthub.storage.tables import JOB_MUTABLE, agent_nodes, job_events, jobs
+from agenthub.storage.tables import agent_nodes, job_events, jobs
 from agenthub.storage.upsert import insert_for
 
-HELD = (JobStatus.LEASED.value, JobStatus.RUNNING.value)
+HELD = postgres_jobs.HELD
 NEW_JOB_COLUMNS = sqlite_jobs.NEW_JOB_COLUMNS
-ACTIVE = (JobStatus.PENDING.value, *HELD)
+ACTIVE = postgres_jobs.ACTIVE
 
 
 def row_to_job(row: Any) -> Job:
@@ -74,9 +76,6 @@ def row_to_job(row: Any) -> Job:
     )
 
 
-EVENT_FIELDS = ("type", "node_id", "message", "error_code", "data", "created_at")
-
-
 class SqlJobStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -100,20 +99,6 @@ class SqlJobStore:
             .limit(1)
         )
         self._load = self._locked(sa.select(jobs).where(jobs.c.id == sa.bindparam("b_id")))
-        self._update = (
-            jobs.update()
-            .where(jobs.c.id == sa.bindparam("b_id"))
-            .values({name: sa.bindparam(f"b_{name}", type_=jobs.c[name].type) for name in JOB_MUTABLE})
-        )
-        # PostgreSQL: the job update and its event in one statement, one round trip.
-        updated = self._update.returning(jobs.c.id).cte("updated")
-        self._update_with_event = job_events.insert().from_select(
-            ["job_id", *EVENT_FIELDS],
-            sa.select(
-                updated.c.id,
-                *(sa.bindparam(f"e_{name}", type_=job_events.c[name].type) for name in EVENT_FIELDS),
-            ),
-        )
 
     async def insert(self, new: NewJob, *, now: datetime, hook: TxHook | None = None) -> Job | None:
         values = {
@@ -168,6 +153,15 @@ class SqlJobStore:
     async def apply(
         self, job_id: int, rule: Rule, *, hook: TxHook | None = None, lessee: str | None = None
     ) -> Change:
+        if not self.db.is_sqlite and hook is None:
+            # Optimistic first (postgres_jobs.py): read, rule, one conditional statement. None: the row
+            # changed in between (or the lessee is disabled); then again below, under the row lock.
+            optimistic = await self.db.autocommit(
+                lambda conn: self._apply_optimistic(conn, job_id, rule, lessee)
+            )
+            if optimistic is not None:
+                return optimistic
+
         def work(conn: Connection) -> Change:
             job = self._load_job(conn, job_id)
             if job is None:
@@ -183,6 +177,19 @@ class SqlJobStore:
 
         return await self.db.unit(work)
 
+    def _apply_optimistic(
+        self, conn: Connection, job_id: int, rule: Rule, lessee: str | None
+    ) -> Change | None:
+        loaded = postgres_jobs.load_versioned(conn, job_id, row_to_job)
+        if loaded is None:
+            raise JobNotFound(job_id)
+        job, version = loaded
+        change = rule(job)
+        if change.event is None:
+            return change
+        written = postgres_jobs.write(conn, change, before=job, version=version, lessee=lessee)
+        return change if written else None
+
     async def lease(
         self,
         job_filter: JobFilter,
@@ -193,6 +200,23 @@ class SqlJobStore:
         lease_for: timedelta,
         expire: ExpiryRule | None = None,
     ) -> tuple[list[Change], list[Job]]:
+        if not self.db.is_sqlite:
+            leased_at_once = await self.db.autocommit(
+                lambda conn: postgres_jobs.lease_at_once(
+                    conn,
+                    job_filter,
+                    node_id=node_id,
+                    limit=limit,
+                    now=now,
+                    lease_for=lease_for,
+                    scoped=self._scoped,
+                    row_to_job=row_to_job,
+                    check_expiry=expire is not None,
+                )
+            )
+            if leased_at_once is not None:
+                return [], leased_at_once
+
         query = self._locked(
             self._scoped(sa.select(jobs.c.id), job_filter)
             .where(
@@ -327,20 +351,7 @@ class SqlJobStore:
         if self.db.is_sqlite:  # in-process: plain sqlite3 statements, see sqlite_jobs.py
             sqlite_jobs.write(sqlite_jobs.dbapi(conn), change, before=before)
             return
-        job, event = change.job, change.event
-        assert event is not None
-        values = {f"b_{name}": getattr(job, name) for name in JOB_MUTABLE}
-        values["b_status"] = job.status.value
-        values["b_id"] = job.id
-        fields = {
-            "type": event.type,
-            "node_id": event.node_id,
-            "message": event.message,
-            "error_code": event.error_code,
-            "data": event.data,
-            "created_at": job.updated_at,
-        }
-        conn.execute(self._update_with_event, {**values, **{f"e_{k}": v for k, v in fields.items()}})
+        postgres_jobs.write(conn, change, before=before)
 
     def _locked(self, query: Any, *, skip_locked: bool = False) -> Any:
         """Row locks on PostgreSQL; batch reads (lease, expiry) skip rows another transaction holds."""

@@ -27,7 +27,7 @@ from sqlalchemy import Connection
 from agenthub.core.jobs import Change, Job, JobFilter, JobStatus
 from agenthub.core.ports import ExpiryRule
 from agenthub.storage.database import check_value
-from agenthub.storage.tables import JOB_MUTABLE, jobs
+from agenthub.storage.tables import JOB_MUTABLE, changed_columns, jobs
 
 COLUMNS: tuple[str, ...] = tuple(column.name for column in jobs.c)
 _JSON = frozenset({"payload", "result"})
@@ -213,15 +213,7 @@ def write(conn: sqlite3.Connection, change: Change, *, before: Job | None = None
     changed are set: fewer values to convert, and SQLite leaves the indexes of the others alone."""
     job, event = change.job, change.event
     assert event is not None
-    names: tuple[str, ...]
-    if before is None:
-        names = JOB_MUTABLE
-    else:
-        names = tuple(
-            name
-            for name in JOB_MUTABLE
-            if (value := getattr(job, name)) is not (old := getattr(before, name)) and value != old
-        )
+    names = JOB_MUTABLE if before is None else changed_columns(job, before)
     if names:
         params = _checked([*(_stored(name, getattr(job, name)) for name in names), job.id])
         conn.execute(_update_of(names), params)

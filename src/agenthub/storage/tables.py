@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from agenthub.core.jobs import Job
 from agenthub.storage.types import JsonType, UtcDateTime
 
 NAMING = {
@@ -82,6 +83,15 @@ JOB_MUTABLE = (
     "updated_at",
     "target_node",
 )
+
+
+def changed_columns(job: Job, before: Job) -> tuple[str, ...]:
+    """The mutable columns whose value differs between two versions of a job."""
+    return tuple(
+        name
+        for name in JOB_MUTABLE
+        if (value := getattr(job, name)) is not (old := getattr(before, name)) and value != old
+    )
 
 
 job_events = sa.Table(
