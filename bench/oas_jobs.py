@@ -6,12 +6,14 @@ number of jobs is done. Scenarios: an empty queue topped up with just the measur
 Prints jobs/s and p50/p99 latency of poll, start and complete; median (min-max) over the runs.
 
     .venv/bin/python -m bench.oas_jobs --backend sqlite --backend postgresql --runs 3
+    .venv/bin/python -m bench.oas_jobs --backend postgresql --replicas 2  # two servers, one database
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import tempfile
@@ -129,25 +131,50 @@ async def agent(http: aiohttp.ClientSession, token: str, node: str, goal: int, t
 
 
 async def run_once(
-    database_url: str, *, agents: int, jobs_to_do: int, backlog: int, env: dict[str, str] | None = None
+    database_url: str,
+    *,
+    agents: int,
+    jobs_to_do: int,
+    backlog: int,
+    replicas: int = 1,
+    env: dict[str, str] | None = None,
 ) -> dict[str, float]:
-    with agenthub_process(database_url, protocols="oas", port_env="AGENTHUB_OAS_PORT", extra_env=env) as (
-        url,
-        process,
-    ):
-        manager_id, user_id, tokens = await setup(url, agents)
+    """One run. With several replicas (PostgreSQL and Redis, as several replicas are deployed), each is a
+    server process of its own on the same database; the agents are dealt out among them in turn."""
+    with contextlib.ExitStack() as servers:
+        started = [  # one after the other: the first migrates the fresh database
+            servers.enter_context(
+                agenthub_process(database_url, protocols="oas", port_env="AGENTHUB_OAS_PORT", extra_env=env)
+            )
+            for _ in range(replicas)
+        ]
+        urls = [url for url, _ in started]
+        pids = [process.pid for _, process in started]
+        manager_id, user_id, tokens = await setup(urls[0], agents)
         if backlog:
             await insert_jobs(database_url, manager_id=manager_id, user_id=user_id, count=backlog, later=True)
         await insert_jobs(database_url, manager_id=manager_id, user_id=user_id, count=jobs_to_do, later=False)
         timings = Timings()
-        connector = aiohttp.TCPConnector(limit=agents * 2)
-        async with aiohttp.ClientSession(base_url=url, connector=connector) as http:
-            me = os.getpid()  # the load generator; the server is its child, counted apart
-            t0, cpu0, client0 = time.perf_counter(), cpu_seconds(process.pid), cpu_seconds(me, children=False)
+        async with contextlib.AsyncExitStack() as sessions:
+            https = [
+                await sessions.enter_async_context(
+                    aiohttp.ClientSession(base_url=url, connector=aiohttp.TCPConnector(limit=agents * 2))
+                )
+                for url in urls
+            ]
+            me = os.getpid()  # the load generator; the servers are its children, counted apart
+
+            def server_cpu() -> float:
+                return sum(cpu_seconds(pid) for pid in pids)
+
+            t0, cpu0, client0 = time.perf_counter(), server_cpu(), cpu_seconds(me, children=False)
             await asyncio.gather(
-                *(agent(http, tokens[i], f"BENCH-NODE-{i:03d}", jobs_to_do, timings) for i in range(agents))
+                *(
+                    agent(https[i % replicas], tokens[i], f"BENCH-NODE-{i:03d}", jobs_to_do, timings)
+                    for i in range(agents)
+                )
             )
-            elapsed, cpu = time.perf_counter() - t0, cpu_seconds(process.pid) - cpu0
+            elapsed, cpu = time.perf_counter() - t0, server_cpu() - cpu0
             client_cpu = cpu_seconds(me, children=False) - client0
     return {
         "jobs_per_s": timings.done / elapsed,
@@ -194,9 +221,23 @@ async def main() -> None:
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--backlog", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="server processes on one PostgreSQL database, sharing Redis (PostgreSQL only; default 1)",
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15", help="for --replicas above 1")
     args = parser.parse_args()
-    print(f"oas jobs: {args.agents} agents, {args.jobs} jobs per run, {args.runs} runs; median (min-max)")
-    for backend in args.backend or ["sqlite", "postgresql"]:
+    backends = args.backend or ["sqlite", "postgresql"]
+    if args.replicas > 1 and "sqlite" in backends:
+        parser.error("--replicas: several replicas share a PostgreSQL database; pass --backend postgresql")
+    env = {"AGENTHUB_REDIS_URL": args.redis_url} if args.replicas > 1 else None
+    print(
+        f"oas jobs: {args.agents} agents, {args.jobs} jobs per run, {args.runs} runs, "
+        f"{args.replicas} server process(es); median (min-max)"
+    )
+    for backend in backends:
         for backlog in sorted({0, args.backlog}):
             runs = []
             for i in range(args.runs):
@@ -204,7 +245,14 @@ async def main() -> None:
                 url = await fresh_database(backend, f"agenthub_bench_{os.getpid()}_{i}")
                 try:
                     runs.append(
-                        await run_once(url, agents=args.agents, jobs_to_do=args.jobs, backlog=backlog)
+                        await run_once(
+                            url,
+                            agents=args.agents,
+                            jobs_to_do=args.jobs,
+                            backlog=backlog,
+                            replicas=args.replicas,
+                            env=env,
+                        )
                     )
                 finally:
                     await drop_database(url)

@@ -72,6 +72,22 @@ async def test_lease_respects_owner_and_target_node(runtime: Runtime) -> None:
     assert [j.id for j in got] == for_b
 
 
+async def test_lease_respects_types_and_kind(runtime: Runtime) -> None:
+    wanted = [
+        (await runtime.engine.submit(NewJob(kind=KIND, type=t, payload={}))).id  # type: ignore[union-attr]
+        for t in ("render", "upscale")
+    ]
+    await runtime.engine.submit(NewJob(kind=KIND, type="train", payload={}))
+    await runtime.engine.submit(NewJob(kind="test.other", type="render", payload={}))
+    got = await runtime.engine.lease(
+        JobFilter(kind=KIND, types=("render", "upscale")), node_id="a", limit=10, lease_for=LEASE
+    )
+    assert sorted(j.id for j in got) == wanted
+    assert [j.type for j in await runtime.engine.lease(QUEUE, node_id="a", limit=10, lease_for=LEASE)] == [
+        "train"
+    ]
+
+
 async def test_refused_write_changes_nothing(runtime: Runtime) -> None:
     [job_id] = await submit(runtime)
     await runtime.engine.lease(QUEUE, node_id="a", limit=1, lease_for=LEASE)

@@ -209,7 +209,6 @@ class SqlJobStore:
                     limit=limit,
                     now=now,
                     lease_for=lease_for,
-                    scoped=self._scoped,
                     row_to_job=row_to_job,
                     check_expiry=expire is not None,
                 )

@@ -116,7 +116,6 @@ def lease_at_once(
     limit: int,
     now: datetime,
     lease_for: timedelta,
-    scoped: Any,
     row_to_job: Any,
     check_expiry: bool,
 ) -> list[Job] | None:
@@ -125,17 +124,52 @@ def lease_at_once(
     then expires and leases in one transaction."""
     if check_expiry and conn.execute(_DUE_TO_EXPIRE, {"now": now}).first() is not None:
         return None
-    picked = (
-        scoped(sa.select(jobs.c.id), job_filter)
-        .where(jobs.c.status == JobStatus.PENDING.value, jobs.c.scheduled_at <= _NOW, ~_DISABLED)
-        .order_by(jobs.c.priority.desc(), jobs.c.scheduled_at, jobs.c.id)
-        .limit(limit)
+    statement = _lease_statement(
+        owner=job_filter.owner_id is not None,
+        types=bool(job_filter.types),
+        node=job_filter.node_id is not None,
+    )
+    params = {
+        "f_kind": job_filter.kind,
+        "f_owner_id": job_filter.owner_id,
+        "f_types": list(job_filter.types or ()),
+        "f_target": job_filter.node_id,
+        "f_limit": limit,
+        "now": now,
+        "lessee": node_id,
+        "until": now + lease_for,
+    }
+    rows = conn.execute(statement, params).all()
+    return sorted((row_to_job(row) for row in rows), key=lambda j: (-j.priority, j.scheduled_at, j.id))
+
+
+@functools.lru_cache(maxsize=16)
+def _lease_statement(*, owner: bool, types: bool, node: bool) -> Any:
+    """Pick (SKIP LOCKED), lease and record, for one shape of job filter; its values are bound per call.
+    Built once per shape: building the CTEs cost more than a round trip (py-spy). No parameter is named
+    after a column: SQLAlchemy would take it for a value of the UPDATE's SET clause."""
+    picked = sa.select(jobs.c.id).where(
+        jobs.c.kind == sa.bindparam("f_kind", type_=sa.String()),
+        jobs.c.status == JobStatus.PENDING.value,
+        jobs.c.scheduled_at <= _NOW,
+        ~_DISABLED,
+    )
+    if owner:
+        picked = picked.where(jobs.c.owner_id == sa.bindparam("f_owner_id", type_=sa.BigInteger()))
+    if types:
+        picked = picked.where(jobs.c.type.in_(sa.bindparam("f_types", expanding=True, type_=sa.String())))
+    if node:
+        target = sa.bindparam("f_target", type_=sa.String())
+        picked = picked.where(sa.or_(jobs.c.target_node.is_(None), jobs.c.target_node == target))
+    picked_cte = (
+        picked.order_by(jobs.c.priority.desc(), jobs.c.scheduled_at, jobs.c.id)
+        .limit(sa.bindparam("f_limit", type_=sa.Integer()))
         .with_for_update(skip_locked=True)
         .cte("picked")
     )
     leased = (
         jobs.update()
-        .where(jobs.c.id == picked.c.id)
+        .where(jobs.c.id == picked_cte.c.id)
         .values(
             status=JobStatus.LEASED.value,
             leased_by=_LESSEE,
@@ -154,6 +188,4 @@ def lease_at_once(
         )
         .cte("events")
     )
-    params = {"now": now, "lessee": node_id, "until": now + lease_for}
-    rows = conn.execute(sa.select(leased).add_cte(events), params).all()
-    return sorted((row_to_job(row) for row in rows), key=lambda j: (-j.priority, j.scheduled_at, j.id))
+    return sa.select(leased).add_cte(events)
