@@ -251,8 +251,8 @@ STORED_TIME = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$"
 async def test_a_job_reads_back_the_same_whichever_path_wrote_it(
     runtime: Runtime, clock: ManualClock
 ) -> None:
-    """On SQLite the transitions write through plain sqlite3 (sqlite_jobs.py) and everything else through
-    SQLAlchemy: each must read what the other wrote, values and formats alike."""
+    """The transitions write through plain sqlite3 (sqlite_jobs.py) or asyncpg (postgres_jobs.py) and
+    everything else through SQLAlchemy: each must read what the other wrote, values and formats alike."""
     payload = {"text": "签到 é", "nested": {"list": [1, 2.5, None, True]}}
     job = await runtime.engine.submit(
         NewJob(kind=KIND, type="t", payload=payload, deadline=clock.now() + timedelta(hours=1))

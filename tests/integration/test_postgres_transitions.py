@@ -12,18 +12,18 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import pytest
-from asyncpg.transaction import Transaction
-from sqlalchemy import event
-from sqlalchemy.util import await_only
 
 from agenthub.core.clock import ManualClock
+from agenthub.core.errors import StorageUnavailable
 from agenthub.core.jobs import Change, EventDraft, Job, JobFilter, JobStatus, LeaseRef, NewJob
 from agenthub.server.runtime import Runtime
 from agenthub.server.startup import open_runtime
-from agenthub.storage import SqlJobStore
+from agenthub.storage import SqlJobStore, postgres_jobs
 from tests.conftest import make_settings
 from tests.support.databases import PostgresTemplate
+from tests.support.services import POSTGRES_URL, _asyncpg_dsn
 
 KIND = "test.pg"
 LEASE = timedelta(seconds=90)
@@ -53,44 +53,47 @@ async def leased(runtime: Runtime, n: int = 1) -> list[int]:
 
 
 @contextmanager
-def statements(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The statements sent to the database meanwhile, and BEGIN and COMMIT as the driver sends them."""
+def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The first word of each statement asyncpg sends meanwhile (BEGIN and COMMIT included: asyncpg's
+    transactions send them through `execute`)."""
     sent: list[str] = []
-    engine = runtime.db.engine.sync_engine
 
-    def on_execute(*args: Any) -> None:
-        sent.append(args[2].lstrip("(").split()[0].upper())
-
-    def recorded(name: str, method: Any) -> Any:
-        async def send(self: Any) -> None:
-            sent.append(name)
-            await method(self)
+    def recorded(method: Any) -> Any:
+        async def send(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+            sent.append(query.lstrip("(").split()[0].upper().rstrip(";"))
+            return await method(self, query, *args, **kwargs)
 
         return send
 
     with monkeypatch.context() as patch:
-        patch.setattr(Transaction, "start", recorded("BEGIN", Transaction.start))
-        patch.setattr(Transaction, "commit", recorded("COMMIT", Transaction.commit))
-        event.listen(engine, "before_cursor_execute", on_execute)
-        try:
-            yield sent
-        finally:
-            event.remove(engine, "before_cursor_execute", on_execute)
+        for name in ("execute", "fetch", "fetchrow", "fetchval"):
+            patch.setattr(asyncpg.Connection, name, recorded(getattr(asyncpg.Connection, name)))
+        yield sent
 
 
-async def test_a_job_changed_between_read_and_write_is_written_again_from_what_is_there(pg: Runtime) -> None:
+async def test_a_job_changed_between_read_and_write_is_written_again_from_what_is_there(
+    pg: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     [job_id] = await leased(pg)
     store = SqlJobStore(pg.db)
     now = pg.clock.now()
+    read = postgres_jobs.load_versioned
+
+    async def read_then_race(conn: Any, job_id: int) -> Any:
+        loaded = await read(conn, job_id)
+        if not seen:  # another writer commits after this one read the job, before it writes
+            monkeypatch.setattr(postgres_jobs, "load_versioned", read)
+            await store.apply(job_id, lambda j: step(j, now))
+        return loaded
+
     seen: list[int | None] = []
 
-    def racing(job: Job) -> Change:
+    def counting(job: Job) -> Change:
         seen.append(job.progress)
-        if len(seen) == 1:  # another writer commits after this one read the job
-            await_only(store.apply(job_id, lambda j: step(j, now)))
         return step(job, now)
 
-    change = await store.apply(job_id, racing)
+    monkeypatch.setattr(postgres_jobs, "load_versioned", read_then_race)
+    change = await store.apply(job_id, counting)
     assert seen == [None, 1]  # read again after the other write, not written from the stale read
     assert change.job.progress == 2 and (await pg.engine.get(job_id)).progress == 2
     assert [e.type for e in await pg.engine.events(job_id)] == ["created", "leased", "progress", "progress"]
@@ -110,7 +113,7 @@ async def test_a_start_is_one_read_and_one_write_without_a_transaction(
     pg: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     [job_id] = await leased(pg)
-    with statements(pg, monkeypatch) as sent:
+    with statements(monkeypatch) as sent:
         change = await pg.engine.start(job_id, LeaseRef("a"), lease_for=LEASE)
     assert change.job.status is JobStatus.RUNNING
     assert sent == ["SELECT", "WITH"]  # the job's UPDATE and its event's INSERT: one statement
@@ -122,7 +125,7 @@ async def test_a_refused_transition_reads_and_writes_nothing(
     pg: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     [job_id] = await leased(pg)
-    with statements(pg, monkeypatch) as sent, pytest.raises(Exception, match="lease"):
+    with statements(monkeypatch) as sent, pytest.raises(Exception, match="lease"):
         await pg.engine.start(job_id, LeaseRef("intruder"), lease_for=LEASE)
     assert sent == ["SELECT"]
     assert [e.type for e in await pg.engine.events(job_id)] == ["created", "leased"]
@@ -133,7 +136,7 @@ async def test_a_poll_with_nothing_to_expire_is_two_statements_and_one_with_expi
 ) -> None:
     for i in range(3):
         await pg.engine.submit(NewJob(kind=KIND, type="t", payload={"i": i}, priority=i))
-    with statements(pg, monkeypatch) as sent:
+    with statements(monkeypatch) as sent:
         first = await pg.engine.lease(QUEUE, node_id="a", limit=2, lease_for=LEASE)
     assert sent == ["SELECT", "WITH"]  # anything to expire? then pick, lease and record in one statement
     assert [j.payload["i"] for j in first] == [2, 1]  # queue order: highest priority first
@@ -142,9 +145,59 @@ async def test_a_poll_with_nothing_to_expire_is_two_statements_and_one_with_expi
         assert [(e.type, e.node_id) for e in await pg.engine.events(job.id)][-1] == ("leased", "a")
 
     pg.clock.advance(seconds=LEASE.total_seconds() + 1)  # a's leases lapse
-    with statements(pg, monkeypatch) as sent:
+    with statements(monkeypatch) as sent:
         second = await pg.engine.lease(QUEUE, node_id="b", limit=3, lease_for=LEASE)
     assert sent[0] == "SELECT" and "BEGIN" in sent and sent[-1] == "COMMIT"
     assert sorted(j.payload["i"] for j in second) == [0, 1, 2]  # the lapsed two came back to the queue
     assert [j.payload["i"] for j in second] == [2, 1, 0]
     assert all(j.leased_by == "b" and j.lease_epoch == (2 if j.payload["i"] else 1) for j in second)
+
+
+async def test_a_lost_connection_fails_one_call_and_the_next_one_reconnects(pg: Runtime) -> None:
+    [job_id] = await leased(pg)
+    database = pg.db.engine.url.database
+    admin = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL))
+    try:  # a server restart, as the pool sees it: every connection it holds is gone
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = $1 AND pid <> pg_backend_pid()",
+            database,
+        )
+    finally:
+        await admin.close()
+    with pytest.raises(StorageUnavailable):
+        await pg.engine.start(job_id, LeaseRef("a"), lease_for=LEASE)
+    change = await pg.engine.start(job_id, LeaseRef("a"), lease_for=LEASE)
+    assert change.job.status is JobStatus.RUNNING
+    assert [e.type for e in await pg.engine.events(job_id)] == ["created", "leased", "start"]
+
+
+async def test_a_caller_cancelled_inside_its_transaction_leaves_no_lock_and_no_change(
+    pg: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [job_id] = await leased(pg)
+    store = SqlJobStore(pg.db)
+    now = pg.clock.now()
+    inside, never = asyncio.Event(), asyncio.Event()
+    write = postgres_jobs.write
+
+    async def stalled(*args: Any, **kwargs: Any) -> bool:
+        if kwargs.get("version") is None:  # the locked path: the row is locked now
+            inside.set()
+            await never.wait()
+        return await write(*args, **kwargs)
+
+    async def hook(_conn: Any, _change: Change) -> None:
+        return None
+
+    monkeypatch.setattr(postgres_jobs, "write", stalled)
+    caller = asyncio.create_task(store.apply(job_id, lambda j: step(j, now), hook=hook))
+    await inside.wait()
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    monkeypatch.setattr(postgres_jobs, "write", write)
+    # The row is not left locked (this would wait for ever) and nothing of the cancelled call was written.
+    change = await asyncio.wait_for(store.apply(job_id, lambda j: step(j, now), hook=hook), timeout=10)
+    assert change.job.progress == 1
+    assert [e.type for e in await pg.engine.events(job_id)] == ["created", "leased", "progress"]

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import asyncpg
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError, StatementError
@@ -130,14 +131,28 @@ class Database:
             async with self.engine.begin() as conn:
                 return await conn.run_sync(work)
 
-    async def autocommit(self, work: Callable[[Connection], T]) -> T:
-        """Runs `work` (plain synchronous SQLAlchemy code) outside any transaction, in one greenlet: each
-        statement commits on its own, and no BEGIN or COMMIT round trip is spent. For work whose every write
-        is one atomic statement (PostgreSQL's optimistic transitions, see postgres_jobs.py)."""
+    @asynccontextmanager
+    async def postgres(self) -> AsyncIterator[tuple[AsyncConnection, asyncpg.Connection]]:
+        """A pooled PostgreSQL connection outside any transaction, and its asyncpg connection, for the hot
+        transitions' plain statements (postgres_jobs.py). Both run on the same session: inside a transaction
+        opened on the asyncpg connection, SQLAlchemy statements (a protocol's hook) run in it too.
+
+        A connection given back mid-transaction (its caller was cancelled) is closed, never reused. A lost
+        connection fails its one caller with StorageUnavailable and the pool drops every older connection,
+        as SQLAlchemy does when its own statements find the server gone (a restart)."""
         if self.is_sqlite:
-            raise RuntimeError("autocommit units are for PostgreSQL; SQLite's writer groups units instead")
+            raise RuntimeError("plain asyncpg connections are for PostgreSQL")
         async with _translated(), self._read_engine.connect() as conn:
-            return await conn.run_sync(work)
+            raw: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
+            try:
+                yield conn, raw
+            except _LOST_CONNECTION as exc:
+                await conn.invalidate(exc)
+                await self.engine.dispose(close=False)
+                raise StorageUnavailable(str(exc) or type(exc).__name__) from exc
+            finally:
+                if not conn.invalidated and raw.is_in_transaction():
+                    await conn.invalidate()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -216,9 +231,21 @@ async def _translated() -> AsyncIterator[None]:
         raise Conflict(str(exc)) from exc
     except sqlite3.OperationalError as exc:
         raise StorageUnavailable(str(exc)) from exc
+    # And PostgreSQL's (postgres_jobs.py), from asyncpg.
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise Conflict(str(exc)) from exc
     except (OSError, ConnectionError) as exc:
         raise StorageUnavailable(str(exc)) from exc
 
+
+# What asyncpg raises when the server or the connection to it went away.
+_LOST_CONNECTION = (
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    OSError,
+    ConnectionError,
+)
 
 INT64 = (-(2**63), 2**63 - 1)
 

@@ -1,13 +1,13 @@
 """Jobs in SQL. Every change loads the job under a lock, applies a core rule, and writes the job and its
-event in one transaction. The lease query uses FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite the write
-transaction (BEGIN IMMEDIATE) already excludes every other writer.
+event in one transaction (with the protocol's hook, if any). The lease picks with FOR UPDATE SKIP LOCKED on
+PostgreSQL; on SQLite the write transaction (BEGIN IMMEDIATE) already excludes every other writer.
 
-Each write is one unit of work (`Database.unit`): synchronous SQLAlchemy code that runs whole in the SQLite
-writer (grouped with concurrent units into one commit) or in one greenlet on PostgreSQL. On SQLite
-the transitions themselves run as plain sqlite3 statements (sqlite_jobs.py): the writer is the one
-place every write waits for, so its Python cost per statement is the engine's throughput. On PostgreSQL
-the round trips are the cost: a transition without a hook and a poll with nothing to expire first try a
-shorter path without a transaction (postgres_jobs.py), and fall back to the locked one."""
+The transitions run as plain driver statements, one module per dialect: on SQLite (sqlite_jobs.py) as units
+of work in the single writer, grouped with concurrent units into one commit, where the Python cost per
+statement is the engine's throughput; on PostgreSQL (postgres_jobs.py) on the pooled connection's asyncpg
+connection, where round trips are the cost: a transition without a hook and a poll with nothing to expire
+take a shorter path without a transaction, and a transition falls back to the locked path when its job
+changed after it was read. Creating jobs and every read go through SQLAlchemy."""
 
 from __future__ import annotations
 
@@ -36,12 +36,10 @@ from agenthub.core.ports import ExpiryRule, Rule, TxHook
 from agenthub.storage import postgres_jobs, sqlite_jobs
 from agenthub.storage.database import Database
 from agenthub.storage.hooks import run_hook
-from agenthub.storage.tables import agent_nodes, job_events, jobs
+from agenthub.storage.tables import job_events, jobs
 from agenthub.storage.upsert import insert_for
 
-HELD = postgres_jobs.HELD
 NEW_JOB_COLUMNS = sqlite_jobs.NEW_JOB_COLUMNS
-ACTIVE = postgres_jobs.ACTIVE
 
 
 def row_to_job(row: Any) -> Job:
@@ -93,12 +91,6 @@ class SqlJobStore:
             type=sa.bindparam("type"),
             created_at=sa.bindparam("created_at", type_=job_events.c.created_at.type),
         )
-        self._disabled = (
-            sa.select(agent_nodes.c.id)
-            .where(agent_nodes.c.node_id == sa.bindparam("node_id"), agent_nodes.c.disabled_at.is_not(None))
-            .limit(1)
-        )
-        self._load = self._locked(sa.select(jobs).where(jobs.c.id == sa.bindparam("b_id")))
 
     async def insert(self, new: NewJob, *, now: datetime, hook: TxHook | None = None) -> Job | None:
         values = {
@@ -153,42 +145,55 @@ class SqlJobStore:
     async def apply(
         self, job_id: int, rule: Rule, *, hook: TxHook | None = None, lessee: str | None = None
     ) -> Change:
-        if not self.db.is_sqlite and hook is None:
-            # Optimistic first (postgres_jobs.py): read, rule, one conditional statement. None: the row
-            # changed in between (or the lessee is disabled); then again below, under the row lock.
-            optimistic = await self.db.autocommit(
-                lambda conn: self._apply_optimistic(conn, job_id, rule, lessee)
-            )
-            if optimistic is not None:
-                return optimistic
+        if not self.db.is_sqlite:
+            return await self._apply_postgres(job_id, rule, hook=hook, lessee=lessee)
 
         def work(conn: Connection) -> Change:
-            job = self._load_job(conn, job_id)
+            raw = sqlite_jobs.dbapi(conn)
+            job = sqlite_jobs.load(raw, job_id)
             if job is None:
                 raise JobNotFound(job_id)
-            if lessee is not None and not rules.may_lease(self._node_disabled(conn, lessee)):
+            if lessee is not None and not rules.may_lease(sqlite_jobs.node_disabled(raw, lessee)):
                 raise InvalidTransition(job_id, job.status.value, f"lease to the disabled node {lessee}")
             change = rule(job)
             if change.event is not None:
-                self._write(conn, change, before=job)
+                sqlite_jobs.write(raw, change, before=job)
                 if hook is not None:
                     run_hook(hook, conn, change)
             return change
 
         return await self.db.unit(work)
 
-    def _apply_optimistic(
-        self, conn: Connection, job_id: int, rule: Rule, lessee: str | None
-    ) -> Change | None:
-        loaded = postgres_jobs.load_versioned(conn, job_id, row_to_job)
-        if loaded is None:
-            raise JobNotFound(job_id)
-        job, version = loaded
-        change = rule(job)
-        if change.event is None:
-            return change
-        written = postgres_jobs.write(conn, change, before=job, version=version, lessee=lessee)
-        return change if written else None
+    async def _apply_postgres(
+        self, job_id: int, rule: Rule, *, hook: TxHook | None, lessee: str | None
+    ) -> Change:
+        async with self.db.postgres() as (conn, raw):
+            if hook is None:
+                # Optimistic first (postgres_jobs.py): read, rule, one statement for the version read.
+                loaded = await postgres_jobs.load_versioned(raw, job_id)
+                if loaded is None:
+                    raise JobNotFound(job_id)
+                job, version = loaded
+                change = rule(job)
+                if change.event is None:
+                    return change
+                if await postgres_jobs.write(raw, change, before=job, version=version, lessee=lessee):
+                    return change
+                # The row changed since it was read (or the lessee is disabled): again, under the lock.
+            async with raw.transaction():
+                locked = await postgres_jobs.load_locked(raw, job_id)
+                if locked is None:
+                    raise JobNotFound(job_id)
+                if lessee is not None and not rules.may_lease(await postgres_jobs.node_disabled(raw, lessee)):
+                    raise InvalidTransition(
+                        job_id, locked.status.value, f"lease to the disabled node {lessee}"
+                    )
+                change = rule(locked)
+                if change.event is not None:
+                    await postgres_jobs.write(raw, change, before=locked)
+                    if hook is not None:  # its statements run in this transaction: same session
+                        await conn.run_sync(lambda sync_conn: run_hook(hook, sync_conn, change))
+                return change
 
     async def lease(
         self,
@@ -200,95 +205,53 @@ class SqlJobStore:
         lease_for: timedelta,
         expire: ExpiryRule | None = None,
     ) -> tuple[list[Change], list[Job]]:
+        until = now + lease_for
         if not self.db.is_sqlite:
-            leased_at_once = await self.db.autocommit(
-                lambda conn: postgres_jobs.lease_at_once(
-                    conn,
-                    job_filter,
-                    node_id=node_id,
-                    limit=limit,
-                    now=now,
-                    lease_for=lease_for,
-                    row_to_job=row_to_job,
-                    check_expiry=expire is not None,
-                )
-            )
-            if leased_at_once is not None:
-                return [], leased_at_once
+            # The disabled check (core.rules.may_lease) is inside the lease statement.
+            async with self.db.postgres() as (_conn, raw):
+                if expire is None or not await postgres_jobs.due_to_expire(raw, now):
+                    leased = await postgres_jobs.lease(
+                        raw, job_filter, node_id=node_id, limit=limit, now=now, lease_until=until
+                    )
+                    return [], leased
+                async with raw.transaction():
+                    expired = await postgres_jobs.expire(raw, expire, now=now, limit=500)
+                    leased = await postgres_jobs.lease(
+                        raw, job_filter, node_id=node_id, limit=limit, now=now, lease_until=until
+                    )
+                    return expired, leased
 
-        query = self._locked(
+        query = (
             self._scoped(sa.select(jobs.c.id), job_filter)
-            .where(
-                jobs.c.status == JobStatus.PENDING.value,
-                jobs.c.scheduled_at <= now,
-            )
+            .where(jobs.c.status == JobStatus.PENDING.value, jobs.c.scheduled_at <= now)
             .order_by(jobs.c.priority.desc(), jobs.c.scheduled_at, jobs.c.id)
-            .limit(limit),
-            skip_locked=True,
+            .limit(limit)
         )
 
-        by_priority = self.db.is_sqlite and job_filter.owner_id is not None
-
         def work(conn: Connection) -> tuple[list[Change], list[Job]]:
+            raw = sqlite_jobs.dbapi(conn)
             # Lapsed leases go back to the queue first, in the same transaction: two index probes when
-            # nothing is due, so no extra round trip on the poll path.
-            expired = self._expire(conn, expire, now=now, limit=500) if expire is not None else []
-            if not rules.may_lease(self._node_disabled(conn, node_id)):
+            # nothing is due.
+            expired = sqlite_jobs.expire(raw, expire, now=now, limit=500) if expire is not None else []
+            if not rules.may_lease(sqlite_jobs.node_disabled(raw, node_id)):
                 return expired, []
-            if by_priority:
-                ids = sqlite_jobs.due_by_priority(sqlite_jobs.dbapi(conn), job_filter, now=now, limit=limit)
+            if job_filter.owner_id is not None:
+                ids = sqlite_jobs.due_by_priority(raw, job_filter, now=now, limit=limit)
             else:
                 ids = list(conn.execute(query).scalars())
             if not ids:
                 return expired, []
-            if self.db.is_sqlite:
-                raw = sqlite_jobs.dbapi(conn)
-                until = now + lease_for
-                return expired, sqlite_jobs.lease_ids(raw, ids, node_id=node_id, now=now, lease_until=until)
-            # Mirrors core.rules.lease for a batch: one statement instead of one per job.
-            stmt = (
-                jobs.update()
-                .where(jobs.c.id.in_(ids))
-                .values(
-                    status=JobStatus.LEASED.value,
-                    leased_by=node_id,
-                    lease_epoch=jobs.c.lease_epoch + 1,
-                    lease_until=now + lease_for,
-                    updated_at=now,
-                )
-                .returning(*jobs.c)
-            )
-            order = {job_id: i for i, job_id in enumerate(ids)}
-            leased = sorted((row_to_job(r) for r in conn.execute(stmt)), key=lambda j: order[j.id])
-            conn.execute(
-                job_events.insert(),
-                [
-                    {"job_id": job.id, "type": "leased", "node_id": node_id, "created_at": now}
-                    for job in leased
-                ],
-            )
-            return expired, leased
+            return expired, sqlite_jobs.lease_ids(raw, ids, node_id=node_id, now=now, lease_until=until)
 
         return await self.db.unit(work)
 
     async def expire_due(self, rule: ExpiryRule, *, now: datetime, limit: int = 500) -> list[Change]:
-        return await self.db.unit(lambda conn: self._expire(conn, rule, now=now, limit=limit))
-
-    def _expire(self, conn: Connection, rule: ExpiryRule, *, now: datetime, limit: int) -> list[Change]:
-        if self.db.is_sqlite:
-            return sqlite_jobs.expire(sqlite_jobs.dbapi(conn), rule, now=now, limit=limit)
-        # Two index-friendly questions instead of one OR (which would scan the table); O(due jobs).
-        lapsed = sa.select(jobs.c.id).where(jobs.c.status.in_(HELD), jobs.c.lease_until < now).limit(limit)
-        overdue = sa.select(jobs.c.id).where(jobs.c.deadline <= now, jobs.c.status.in_(ACTIVE)).limit(limit)
-        ids = set(conn.execute(lapsed).scalars()) | set(conn.execute(overdue).scalars())
-        if not ids:
-            return []
-        query = sa.select(jobs).where(jobs.c.id.in_(sorted(ids))).order_by(jobs.c.id)
-        rows = conn.execute(self._locked(query, skip_locked=True)).all()
-        changes = [change for row in rows if (change := rule(row_to_job(row), now)).event is not None]
-        for change in changes:
-            self._write(conn, change)
-        return changes
+        if not self.db.is_sqlite:
+            async with self.db.postgres() as (_conn, raw), raw.transaction():
+                return await postgres_jobs.expire(raw, rule, now=now, limit=limit)
+        return await self.db.unit(
+            lambda conn: sqlite_jobs.expire(sqlite_jobs.dbapi(conn), rule, now=now, limit=limit)
+        )
 
     async def events(self, job_id: int) -> list[JobEvent]:
         query = sa.select(job_events).where(job_events.c.job_id == job_id).order_by(job_events.c.id)
@@ -333,28 +296,6 @@ class SqlJobStore:
         query = sa.select(jobs).where(*_search_conditions(search)).order_by(jobs.c.id.desc()).limit(limit)
         async with self.db.read() as conn:
             return [row_to_job(r) for r in await conn.execute(query)]
-
-    def _node_disabled(self, conn: Connection, node_id: str) -> bool:
-        """Whether a node of this id (of any kind: a lease names the node, not its kind) is disabled."""
-        if self.db.is_sqlite:
-            return sqlite_jobs.node_disabled(sqlite_jobs.dbapi(conn), node_id)
-        return conn.execute(self._disabled, {"node_id": node_id}).first() is not None
-
-    def _load_job(self, conn: Connection, job_id: int) -> Job | None:
-        if self.db.is_sqlite:
-            return sqlite_jobs.load(sqlite_jobs.dbapi(conn), job_id)
-        row = conn.execute(self._load, {"b_id": job_id}).first()
-        return row_to_job(row) if row is not None else None
-
-    def _write(self, conn: Connection, change: Change, *, before: Job | None = None) -> None:
-        if self.db.is_sqlite:  # in-process: plain sqlite3 statements, see sqlite_jobs.py
-            sqlite_jobs.write(sqlite_jobs.dbapi(conn), change, before=before)
-            return
-        postgres_jobs.write(conn, change, before=before)
-
-    def _locked(self, query: Any, *, skip_locked: bool = False) -> Any:
-        """Row locks on PostgreSQL; batch reads (lease, expiry) skip rows another transaction holds."""
-        return query if self.db.is_sqlite else query.with_for_update(skip_locked=skip_locked)
 
     @staticmethod
     def _scoped(query: Any, job_filter: JobFilter) -> Any:

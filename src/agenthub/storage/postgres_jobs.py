@@ -1,63 +1,162 @@
-"""The hot job transitions on PostgreSQL in as few round trips as the rules allow.
+"""The hot job transitions on PostgreSQL: as few round trips as the rules allow, as plain asyncpg statements.
 
-Every round trip costs CPU on both sides of the socket (SQLAlchemy and asyncpg here, a backend there), and on
-a busy machine that CPU is the throughput. So:
+Every round trip costs CPU on both sides of the socket, and the server's share of it is the throughput of a
+replica: through SQLAlchemy each statement cost ~100 us of Python around asyncpg's own work (py-spy: ~20% of
+the server's CPU per job in statement compilation, cache keys, parameter and result processing and greenlet
+switches). So the transitions run as prepared SQL strings on the pooled connection's asyncpg connection,
+with values stored exactly as SQLAlchemy stores them (aware datetimes as timestamptz, JSON as `json.dumps`
+text, None in a JSON column as 'null'), and the round trips are cut down:
 
 - A transition without a protocol hook (start, heartbeat, progress, a push lease) runs optimistically: it
-  reads the job with its row version (`xmin`, the id of the transaction that wrote this version of the row),
-  applies the core rule in Python, and writes the job and its event in one statement that matches only that
-  row version, committed on its own (no BEGIN, no COMMIT): 2 round trips instead of 4. If the row changed in
+  reads the job with its row version (`xmin`, the transaction that wrote this version of the row), applies
+  the core rule in Python, and writes the job and its event in one statement that matches only that row
+  version, committed on its own (no BEGIN, no COMMIT): 2 round trips instead of 4. If the row changed in
   between, the statement matches nothing and the caller runs the transition again under a row lock
-  (`FOR UPDATE`), where the rule sees the job as it is then. A statement is atomic, so the job and its event
-  commit together or not at all.
+  (`FOR UPDATE`), where the rule sees the job as it is then. A statement is atomic, so the job and its
+  event commit together or not at all.
 - A poll asks first whether anything has to expire (one statement); when nothing does (nearly always), the
   pick (`FOR UPDATE SKIP LOCKED`), the lease and the 'leased' events are one statement, committed on its own:
   2 round trips instead of 8. When something is due, the caller expires and leases in one transaction.
 - An update sets only the columns the rule changed (and updated_at): the job's payload is not sent back and
   parsed again on every transition.
+
+The storage guard (`InvalidValue` for integers beyond 64 bits and NUL characters) is applied here too: these
+statements do not pass SQLAlchemy's `before_cursor_execute` hook.
 """
 
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timedelta
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy import Connection
+import asyncpg
+from sqlalchemy.dialects import postgresql
 
 from agenthub.core.jobs import Change, Job, JobFilter, JobStatus
-from agenthub.storage.tables import JOB_MUTABLE, agent_nodes, changed_columns, job_events, jobs
+from agenthub.core.ports import ExpiryRule
+from agenthub.storage.database import check_value
+from agenthub.storage.tables import JOB_MUTABLE, changed_columns, jobs
 
-HELD = (JobStatus.LEASED.value, JobStatus.RUNNING.value)
-ACTIVE = (JobStatus.PENDING.value, *HELD)
-EVENT_FIELDS = ("type", "node_id", "message", "error_code", "data", "created_at")
+COLUMNS: tuple[str, ...] = tuple(column.name for column in jobs.c)
+_JSON = frozenset({"payload", "result"})
+# Each parameter is cast to its column's type, without a length: a value too long for its column is refused
+# by the assignment, where a cast to VARCHAR(n) would cut it short without a word.
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+_CAST = {column.name: column.type.compile(dialect=_PG).split("(")[0] for column in jobs.c}
+_SELECT = "SELECT " + ", ".join(COLUMNS) + " FROM jobs"
+_LOAD_VERSIONED = "SELECT xmin::text, " + ", ".join(COLUMNS) + " FROM jobs WHERE id = $1"
+_LOAD_LOCKED = _SELECT + " WHERE id = $1 FOR UPDATE"
+_LOAD_MANY_LOCKED = _SELECT + " WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE SKIP LOCKED"
+_NOT_DISABLED = "NOT EXISTS (SELECT 1 FROM agent_nodes WHERE node_id = {} AND disabled_at IS NOT NULL)"
+_DISABLED = "SELECT 1 FROM agent_nodes WHERE node_id = $1::varchar AND disabled_at IS NOT NULL LIMIT 1"
+_HELD = "status IN ('leased', 'running')"
+_ACTIVE = "status IN ('pending', 'leased', 'running')"
+_LAPSED = f"SELECT id FROM jobs WHERE {_HELD} AND lease_until < $1::timestamptz LIMIT $2"
+_OVERDUE = f"SELECT id FROM jobs WHERE deadline <= $1::timestamptz AND {_ACTIVE} LIMIT $2"
+_DUE_TO_EXPIRE = f"({_LAPSED.replace('$2', '1')}) UNION ALL ({_OVERDUE.replace('$2', '1')})"
 
-# The row's version: a new one is written by every UPDATE, by another transaction than the one that wrote the
-# version read (that one committed before it could be read). As text: xid has no ordering or cast from int.
-ROW_VERSION: sa.ColumnElement[str] = sa.literal_column("jobs.xmin::text")
-_LESSEE = sa.bindparam("lessee", type_=sa.String())
-_DISABLED = sa.exists(
-    sa.select(agent_nodes.c.id).where(
-        agent_nodes.c.node_id == _LESSEE, agent_nodes.c.disabled_at.is_not(None)
+
+def job_from(record: Sequence[Any]) -> Job:
+    """A job from a row of COLUMNS (asyncpg already gives aware datetimes, and JSON as Python values through
+    the codec SQLAlchemy sets on each connection)."""
+    (
+        id_,
+        kind,
+        type_,
+        status,
+        owner_id,
+        subject_id,
+        external_id,
+        target_node,
+        dedupe_key,
+        payload,
+        priority,
+        scheduled_at,
+        attempts,
+        max_attempts,
+        leased_by,
+        lease_epoch,
+        lease_until,
+        deadline,
+        started_at,
+        finished_at,
+        progress,
+        result,
+        error_code,
+        message,
+        created_at,
+        updated_at,
+    ) = record  # in the table's column order (COLUMNS)
+    return Job(
+        id=id_,
+        kind=kind,
+        type=type_,
+        status=JobStatus(status),
+        payload=payload or {},
+        priority=priority,
+        scheduled_at=scheduled_at,
+        attempts=attempts,
+        max_attempts=max_attempts,
+        created_at=created_at,
+        updated_at=updated_at,
+        owner_id=owner_id,
+        subject_id=subject_id,
+        external_id=external_id,
+        target_node=target_node,
+        dedupe_key=dedupe_key,
+        leased_by=leased_by,
+        lease_epoch=lease_epoch,
+        lease_until=lease_until,
+        deadline=deadline,
+        started_at=started_at,
+        finished_at=finished_at,
+        progress=progress,
+        result=result,
+        error_code=error_code,
+        message=message,
     )
-)
-_LOAD_VERSIONED = sa.select(jobs, ROW_VERSION.label("row_version")).where(jobs.c.id == sa.bindparam("b_id"))
-_NOW = sa.bindparam("now", type_=jobs.c.updated_at.type)
-_DUE_TO_EXPIRE = sa.union_all(
-    sa.select(jobs.c.id).where(jobs.c.status.in_(HELD), jobs.c.lease_until < _NOW).limit(1),
-    sa.select(jobs.c.id).where(jobs.c.deadline <= _NOW, jobs.c.status.in_(ACTIVE)).limit(1),
-)
 
 
-def load_versioned(conn: Connection, job_id: int, row_to_job: Any) -> tuple[Job, str] | None:
+def _checked(values: Iterable[Any]) -> list[Any]:
+    out = list(values)
+    for value in out:
+        check_value(value)
+    return out
+
+
+def _stored(name: str, value: Any) -> Any:
+    if name in _JSON:
+        return json.dumps(value)
+    if isinstance(value, JobStatus):
+        return value.value
+    return value
+
+
+async def node_disabled(conn: asyncpg.Connection, node_id: str) -> bool:
+    """Whether an operator disabled a node of this id (of any kind)."""
+    return await conn.fetchval(_DISABLED, *_checked((node_id,))) is not None
+
+
+async def load_versioned(conn: asyncpg.Connection, job_id: int) -> tuple[Job, str] | None:
     """The job as last committed, and its row version; None when there is no such job."""
-    row = conn.execute(_LOAD_VERSIONED, {"b_id": job_id}).first()
-    return None if row is None else (row_to_job(row), row.row_version)
+    record = await conn.fetchrow(_LOAD_VERSIONED, *_checked((job_id,)))
+    if record is None:
+        return None
+    version, *row = record
+    return job_from(row), version
 
 
-def write(
-    conn: Connection,
+async def load_locked(conn: asyncpg.Connection, job_id: int) -> Job | None:
+    """The job, locked until the end of the transaction (FOR UPDATE)."""
+    record = await conn.fetchrow(_LOAD_LOCKED, *_checked((job_id,)))
+    return job_from(record) if record is not None else None
+
+
+async def write(
+    conn: asyncpg.Connection,
     change: Change,
     *,
     before: Job | None = None,
@@ -72,120 +171,118 @@ def write(
     names = JOB_MUTABLE if before is None else changed_columns(job, before)
     if "updated_at" not in names:  # always: the row gets a new version, so a racing writer sees the change
         names = (*names, "updated_at")
-    params: dict[str, Any] = {f"b_{name}": getattr(job, name) for name in names}
-    if "status" in names:
-        params["b_status"] = job.status.value
-    params["b_id"] = job.id
-    params.update(
-        e_type=event.type,
-        e_node_id=event.node_id,
-        e_message=event.message,
-        e_error_code=event.error_code,
-        e_data=event.data,
-        e_created_at=job.updated_at,
-    )
+    params = [_stored(name, getattr(job, name)) for name in names]
+    params += [job.id, event.type, event.node_id, event.message, event.error_code]
+    params += [json.dumps(event.data), job.updated_at]
     if version is not None:
-        params["row_version"] = version
+        params.append(version)
     if lessee is not None:
-        params["lessee"] = lessee
+        params.append(lessee)
     statement = _update_with_event(names, versioned=version is not None, lessee=lessee is not None)
-    return conn.execute(statement, params).first() is not None
+    return await conn.fetchval(statement, *_checked(params)) is not None
 
 
 @functools.lru_cache(maxsize=128)
-def _update_with_event(names: tuple[str, ...], *, versioned: bool, lessee: bool) -> Any:
+def _update_with_event(names: tuple[str, ...], *, versioned: bool, lessee: bool) -> str:
     """UPDATE jobs ... RETURNING id, as a CTE the event's INSERT selects from: no job row, no event."""
-    update = jobs.update().where(jobs.c.id == sa.bindparam("b_id"))
+    sets = ", ".join(f"{name} = ${i}::{_CAST[name]}" for i, name in enumerate(names, 1))
+    n = len(names)
+    where = [f"id = ${n + 1}::bigint"]
+    extra = n + 8
     if versioned:
-        update = update.where(sa.bindparam("row_version") == ROW_VERSION)
+        where.append(f"xmin::text = ${extra}")
+        extra += 1
     if lessee:
-        update = update.where(~_DISABLED)
-    update = update.values({name: sa.bindparam(f"b_{name}", type_=jobs.c[name].type) for name in names})
-    updated = update.returning(jobs.c.id).cte("updated")
-    event = sa.select(
-        updated.c.id, *(sa.bindparam(f"e_{name}", type_=job_events.c[name].type) for name in EVENT_FIELDS)
+        where.append(_NOT_DISABLED.format(f"${extra}::varchar"))
+    event = (
+        f"${n + 2}::varchar, ${n + 3}::varchar, ${n + 4}::text, ${n + 5}::varchar, ${n + 6}::jsonb, "
+        f"${n + 7}::timestamptz"
     )
-    return job_events.insert().from_select(["job_id", *EVENT_FIELDS], event).returning(job_events.c.id)
+    return (
+        f"WITH updated AS (UPDATE jobs SET {sets} WHERE {' AND '.join(where)} RETURNING id) "
+        "INSERT INTO job_events (job_id, type, node_id, message, error_code, data, created_at) "
+        f"SELECT id, {event} FROM updated RETURNING id"
+    )
 
 
-def lease_at_once(
-    conn: Connection,
+async def due_to_expire(conn: asyncpg.Connection, now: datetime) -> bool:
+    """Whether any lease or deadline has run out (two index probes)."""
+    return await conn.fetchval(_DUE_TO_EXPIRE, now) is not None
+
+
+async def expire(conn: asyncpg.Connection, rule: ExpiryRule, *, now: datetime, limit: int) -> list[Change]:
+    """Lapsed leases and overdue jobs through the expiry rule, inside the caller's transaction; jobs another
+    transaction holds are left for the next round (SKIP LOCKED)."""
+    lapsed = await conn.fetch(_LAPSED, now, limit)
+    overdue = await conn.fetch(_OVERDUE, now, limit)
+    ids = sorted({r[0] for r in lapsed} | {r[0] for r in overdue})
+    if not ids:
+        return []
+    changes: list[Change] = []
+    for record in await conn.fetch(_LOAD_MANY_LOCKED, ids):
+        job = job_from(record)
+        change = rule(job, now)
+        if change.event is not None:
+            await write(conn, change, before=job)
+            changes.append(change)
+    return changes
+
+
+async def lease(
+    conn: asyncpg.Connection,
     job_filter: JobFilter,
     *,
     node_id: str,
     limit: int,
     now: datetime,
-    lease_for: timedelta,
-    row_to_job: Any,
-    check_expiry: bool,
-) -> list[Job] | None:
+    lease_until: datetime,
+) -> list[Job]:
     """Leases up to `limit` due jobs to the node in one statement (nothing to a disabled node), in queue
-    order. None, with nothing leased, when `check_expiry` and some lease or deadline has run out: the caller
-    then expires and leases in one transaction."""
-    if check_expiry and conn.execute(_DUE_TO_EXPIRE, {"now": now}).first() is not None:
-        return None
+    order."""
     statement = _lease_statement(
         owner=job_filter.owner_id is not None,
         types=bool(job_filter.types),
         node=job_filter.node_id is not None,
     )
-    params = {
-        "f_kind": job_filter.kind,
-        "f_owner_id": job_filter.owner_id,
-        "f_types": list(job_filter.types or ()),
-        "f_target": job_filter.node_id,
-        "f_limit": limit,
-        "now": now,
-        "lessee": node_id,
-        "until": now + lease_for,
-    }
-    rows = conn.execute(statement, params).all()
-    return sorted((row_to_job(row) for row in rows), key=lambda j: (-j.priority, j.scheduled_at, j.id))
+    params: list[Any] = [job_filter.kind, now, node_id, limit, lease_until]
+    if job_filter.owner_id is not None:
+        params.append(job_filter.owner_id)
+    if job_filter.types:
+        params.append(list(job_filter.types))
+    if job_filter.node_id is not None:
+        params.append(job_filter.node_id)
+    _checked((*params, *(job_filter.types or ())))
+    leased = [job_from(record) for record in await conn.fetch(statement, *params)]
+    return sorted(leased, key=lambda j: (-j.priority, j.scheduled_at, j.id))
 
 
 @functools.lru_cache(maxsize=16)
-def _lease_statement(*, owner: bool, types: bool, node: bool) -> Any:
-    """Pick (SKIP LOCKED), lease and record, for one shape of job filter; its values are bound per call.
-    Built once per shape: building the CTEs cost more than a round trip (py-spy). No parameter is named
-    after a column: SQLAlchemy would take it for a value of the UPDATE's SET clause."""
-    picked = sa.select(jobs.c.id).where(
-        jobs.c.kind == sa.bindparam("f_kind", type_=sa.String()),
-        jobs.c.status == JobStatus.PENDING.value,
-        jobs.c.scheduled_at <= _NOW,
-        ~_DISABLED,
-    )
+def _lease_statement(*, owner: bool, types: bool, node: bool) -> str:
+    """Pick (SKIP LOCKED), lease and record, for one shape of job filter. $1 kind, $2 now, $3 the node,
+    $4 limit, $5 lease until, then the filter's owner, types and target node as present."""
+    where = [
+        "kind = $1::varchar",
+        "status = 'pending'",
+        "scheduled_at <= $2::timestamptz",
+        _NOT_DISABLED.format("$3::varchar"),
+    ]
+    n = 6
     if owner:
-        picked = picked.where(jobs.c.owner_id == sa.bindparam("f_owner_id", type_=sa.BigInteger()))
+        where.append(f"owner_id = ${n}::bigint")
+        n += 1
     if types:
-        picked = picked.where(jobs.c.type.in_(sa.bindparam("f_types", expanding=True, type_=sa.String())))
+        where.append(f"type = ANY(${n}::varchar[])")
+        n += 1
     if node:
-        target = sa.bindparam("f_target", type_=sa.String())
-        picked = picked.where(sa.or_(jobs.c.target_node.is_(None), jobs.c.target_node == target))
-    picked_cte = (
-        picked.order_by(jobs.c.priority.desc(), jobs.c.scheduled_at, jobs.c.id)
-        .limit(sa.bindparam("f_limit", type_=sa.Integer()))
-        .with_for_update(skip_locked=True)
-        .cte("picked")
+        where.append(f"(target_node IS NULL OR target_node = ${n}::varchar)")
+    columns = ", ".join(f"jobs.{name}" for name in COLUMNS)
+    return (
+        f"WITH picked AS (SELECT id FROM jobs WHERE {' AND '.join(where)} "
+        "ORDER BY priority DESC, scheduled_at, id LIMIT $4::int FOR UPDATE SKIP LOCKED), "
+        "leased AS (UPDATE jobs SET status = 'leased', leased_by = $3::varchar, "
+        "lease_epoch = jobs.lease_epoch + 1, lease_until = $5::timestamptz, updated_at = $2::timestamptz "
+        f"FROM picked WHERE jobs.id = picked.id RETURNING {columns}), "
+        "events AS (INSERT INTO job_events (job_id, type, node_id, created_at) "
+        "SELECT id, 'leased', $3::varchar, $2::timestamptz FROM leased) "
+        f"SELECT {', '.join(COLUMNS)} FROM leased"
     )
-    leased = (
-        jobs.update()
-        .where(jobs.c.id == picked_cte.c.id)
-        .values(
-            status=JobStatus.LEASED.value,
-            leased_by=_LESSEE,
-            lease_epoch=jobs.c.lease_epoch + 1,
-            lease_until=sa.bindparam("until", type_=jobs.c.lease_until.type),
-            updated_at=_NOW,
-        )
-        .returning(*jobs.c)
-        .cte("leased")
-    )
-    events = (
-        job_events.insert()
-        .from_select(
-            ["job_id", "type", "node_id", "created_at"],
-            sa.select(leased.c.id, sa.literal("leased"), _LESSEE, _NOW),
-        )
-        .cte("events")
-    )
-    return sa.select(leased).add_cte(events)
