@@ -69,8 +69,10 @@ class ServerSettings(_Env):
 class StorageSettings(_Env):
     database_url: str = "sqlite:///./agenthub.db"
     redis_url: str | None = None
-    # PostgreSQL connections per replica (as many again may overflow under a burst); opened at start.
-    db_pool_size: int = 10
+    # PostgreSQL connections per replica, opened at start (as many again may overflow under a burst, but an
+    # overflow connection is closed when it is given back: a pool smaller than the requests usually in
+    # flight reconnects all the time, measured ~0.3 ms of CPU per job at 16 agents with 10).
+    db_pool_size: int = Field(default=20, ge=1)
 
 
 class AuthSettings(_Env):

@@ -64,7 +64,7 @@ def normalize_url(url: str) -> str:
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20, echo: bool = False) -> None:
         self.url = normalize_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
@@ -238,9 +238,11 @@ async def _translated() -> AsyncIterator[None]:
         raise StorageUnavailable(str(exc)) from exc
 
 
-# What asyncpg raises when the server or the connection to it went away.
+# What asyncpg raises when the server or the connection to it went away (InternalClientError: it met the
+# connection's end half-processed, e.g. a query sent just as the server's termination notice arrived).
 _LOST_CONNECTION = (
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
     OSError,

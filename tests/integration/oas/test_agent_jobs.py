@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from agenthub.core.engine import job_channel
 from agenthub.protocols.oas.service import TASK_KIND
+from agenthub.protocols.oas.tables import users
 from agenthub.server.runtime import Runtime
 from tests.integration.oas.conftest import Agent, OasWorld, parse_time
 
@@ -184,6 +187,42 @@ async def test_fail_retries_until_max_attempts(world: OasWorld) -> None:
     ]
     assert users[0]["archive_status"] == "invalid"
     assert users[0]["assets"] == {}
+
+
+async def test_a_report_writes_the_user_only_when_it_changes_something(
+    world: OasWorld, runtime: Runtime
+) -> None:
+    """Agents report the same status again and again; only a change is written (a write holds the user's
+    row lock until the report commits, and every agent reporting on that user would queue behind it)."""
+    manager = await world.manager()
+    agent = await world.agent(manager)
+    user = await world.user(manager)
+
+    async def stored() -> tuple[str, dict[str, object], object]:
+        async with runtime.db.read() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(users.c.archive_status, users.c.assets, users.c.updated_at).where(
+                        users.c.id == user["id"]
+                    )
+                )
+            ).one()
+        return row.archive_status, row.assets, row.updated_at
+
+    async def report(result: dict[str, object]) -> None:
+        job = await world.job(manager, user["id"])
+        await world.poll(agent)
+        world.clock.advance(5)
+        r = await world.report(agent, job["ID"], "complete", message="done", result=result)
+        assert r.status_code == 200
+
+    await report({"account_status": "active", "assets": {"gold": 1}})
+    first = await stored()
+    assert first[:2] == ("active", {"gold": 1}) and first[2] == world.clock.now()
+    await report({"account_status": "active", "assets": {"gold": 1}})
+    assert await stored() == first  # nothing new: not written, updated_at included
+    await report({"account_status": "active", "assets": {"gold": 2}})
+    assert await stored() == ("active", {"gold": 2}, world.clock.now())
 
 
 async def test_errors_retrying_cannot_fix_fail_at_once(world: OasWorld) -> None:

@@ -195,7 +195,7 @@ class OasJobs:
 
     async def _copy_result(self, conn: AsyncConnection, change: Change) -> Recipient | None:
         """Writes what the agent reported onto the user, in the job's own transaction; returns the user's
-        reminder settings as written (None when nothing was written)."""
+        reminder settings as the report leaves them (None when the report carries nothing for the user)."""
         job, result = change.job, change.job.result or {}
         if job.subject_id is None or not isinstance(result, dict):
             return None
