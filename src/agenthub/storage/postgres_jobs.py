@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +37,7 @@ from sqlalchemy.dialects import postgresql
 
 from agenthub.core.jobs import Change, Job, JobFilter, JobStatus
 from agenthub.core.ports import ExpiryRule
-from agenthub.storage.database import check_value
+from agenthub.storage.database import checked
 from agenthub.storage.tables import JOB_MUTABLE, changed_columns, jobs
 
 COLUMNS: tuple[str, ...] = tuple(column.name for column in jobs.c)
@@ -60,71 +60,12 @@ _DUE_TO_EXPIRE = f"({_LAPSED.replace('$2', '1')}) UNION ALL ({_OVERDUE.replace('
 
 
 def job_from(record: Sequence[Any]) -> Job:
-    """A job from a row of COLUMNS (asyncpg already gives aware datetimes, and JSON as Python values through
-    the codec SQLAlchemy sets on each connection)."""
-    (
-        id_,
-        kind,
-        type_,
-        status,
-        owner_id,
-        subject_id,
-        external_id,
-        target_node,
-        dedupe_key,
-        payload,
-        priority,
-        scheduled_at,
-        attempts,
-        max_attempts,
-        leased_by,
-        lease_epoch,
-        lease_until,
-        deadline,
-        started_at,
-        finished_at,
-        progress,
-        result,
-        error_code,
-        message,
-        created_at,
-        updated_at,
-    ) = record  # in the table's column order (COLUMNS)
-    return Job(
-        id=id_,
-        kind=kind,
-        type=type_,
-        status=JobStatus(status),
-        payload=payload or {},
-        priority=priority,
-        scheduled_at=scheduled_at,
-        attempts=attempts,
-        max_attempts=max_attempts,
-        created_at=created_at,
-        updated_at=updated_at,
-        owner_id=owner_id,
-        subject_id=subject_id,
-        external_id=external_id,
-        target_node=target_node,
-        dedupe_key=dedupe_key,
-        leased_by=leased_by,
-        lease_epoch=lease_epoch,
-        lease_until=lease_until,
-        deadline=deadline,
-        started_at=started_at,
-        finished_at=finished_at,
-        progress=progress,
-        result=result,
-        error_code=error_code,
-        message=message,
-    )
-
-
-def _checked(values: Iterable[Any]) -> list[Any]:
-    out = list(values)
-    for value in out:
-        check_value(value)
-    return out
+    """A job from a row of COLUMNS (the Job's fields by name; asyncpg already gives aware datetimes, and JSON
+    as Python values through the codec SQLAlchemy sets on each connection)."""
+    fields = dict(zip(COLUMNS, record, strict=True))
+    fields["status"] = JobStatus(fields["status"])
+    fields["payload"] = fields["payload"] or {}
+    return Job(**fields)
 
 
 def _stored(name: str, value: Any) -> Any:
@@ -137,12 +78,12 @@ def _stored(name: str, value: Any) -> Any:
 
 async def node_disabled(conn: asyncpg.Connection, node_id: str) -> bool:
     """Whether an operator disabled a node of this id (of any kind)."""
-    return await conn.fetchval(_DISABLED, *_checked((node_id,))) is not None
+    return await conn.fetchval(_DISABLED, *checked((node_id,))) is not None
 
 
 async def load_versioned(conn: asyncpg.Connection, job_id: int) -> tuple[Job, str] | None:
     """The job as last committed, and its row version; None when there is no such job."""
-    record = await conn.fetchrow(_LOAD_VERSIONED, *_checked((job_id,)))
+    record = await conn.fetchrow(_LOAD_VERSIONED, *checked((job_id,)))
     if record is None:
         return None
     version, *row = record
@@ -151,7 +92,7 @@ async def load_versioned(conn: asyncpg.Connection, job_id: int) -> tuple[Job, st
 
 async def load_locked(conn: asyncpg.Connection, job_id: int) -> Job | None:
     """The job, locked until the end of the transaction (FOR UPDATE)."""
-    record = await conn.fetchrow(_LOAD_LOCKED, *_checked((job_id,)))
+    record = await conn.fetchrow(_LOAD_LOCKED, *checked((job_id,)))
     return job_from(record) if record is not None else None
 
 
@@ -179,7 +120,7 @@ async def write(
     if lessee is not None:
         params.append(lessee)
     statement = _update_with_event(names, versioned=version is not None, lessee=lessee is not None)
-    return await conn.fetchval(statement, *_checked(params)) is not None
+    return await conn.fetchval(statement, *checked(params)) is not None
 
 
 @functools.lru_cache(maxsize=128)
@@ -251,7 +192,7 @@ async def lease(
         params.append(list(job_filter.types))
     if job_filter.node_id is not None:
         params.append(job_filter.node_id)
-    _checked((*params, *(job_filter.types or ())))
+    checked((*params, *(job_filter.types or ())))
     leased = [job_from(record) for record in await conn.fetch(statement, *params)]
     return sorted(leased, key=lambda j: (-j.priority, j.scheduled_at, j.id))
 

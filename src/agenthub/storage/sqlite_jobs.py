@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ from sqlalchemy import Connection
 
 from agenthub.core.jobs import Change, Job, JobFilter, JobStatus
 from agenthub.core.ports import ExpiryRule
-from agenthub.storage.database import check_value
+from agenthub.storage.database import checked
 from agenthub.storage.tables import JOB_MUTABLE, changed_columns, jobs
 
 COLUMNS: tuple[str, ...] = tuple(column.name for column in jobs.c)
@@ -132,13 +132,6 @@ def job_from(row: Sequence[Any]) -> Job:
     )
 
 
-def _checked(values: Iterable[Any]) -> tuple[Any, ...]:
-    out = tuple(values)
-    for value in out:
-        check_value(value)
-    return out
-
-
 def _stored(name: str, value: Any) -> Any:
     if name in _JSON:
         return stored_json(value)
@@ -177,13 +170,13 @@ def insert(conn: sqlite3.Connection, values: dict[str, Any], *, once: bool) -> J
     """Inserts a job and its 'created' event; with `once`, None (and nothing written) when its dedupe key
     is taken."""
     conflict = " ON CONFLICT (dedupe_key) DO NOTHING" if once else ""
-    params = _checked(_stored(name, values[name]) for name in NEW_JOB_COLUMNS)
+    params = checked(_stored(name, values[name]) for name in NEW_JOB_COLUMNS)
     row = conn.execute(_INSERT + conflict + _RETURNING, params).fetchone()
     if row is None:
         return None
     job = job_from(row)
     conn.execute(
-        _ADD_EVENT, _checked((job.id, "created", None, None, None, None, stored_time(job.created_at)))
+        _ADD_EVENT, checked((job.id, "created", None, None, None, None, stored_time(job.created_at)))
     )
     return job
 
@@ -191,7 +184,7 @@ def insert(conn: sqlite3.Connection, values: dict[str, Any], *, once: bool) -> J
 def node_disabled(conn: sqlite3.Connection, node_id: str) -> bool:
     """Whether an operator disabled a node of this id (of any kind)."""
     query = "SELECT 1 FROM agent_nodes WHERE node_id = ? AND disabled_at IS NOT NULL LIMIT 1"
-    return conn.execute(query, _checked((node_id,))).fetchone() is not None
+    return conn.execute(query, checked((node_id,))).fetchone() is not None
 
 
 def load(conn: sqlite3.Connection, job_id: int) -> Job | None:
@@ -215,11 +208,11 @@ def write(conn: sqlite3.Connection, change: Change, *, before: Job | None = None
     assert event is not None
     names = JOB_MUTABLE if before is None else changed_columns(job, before)
     if names:
-        params = _checked([*(_stored(name, getattr(job, name)) for name in names), job.id])
+        params = checked([*(_stored(name, getattr(job, name)) for name in names), job.id])
         conn.execute(_update_of(names), params)
     conn.execute(
         _ADD_EVENT,
-        _checked(
+        checked(
             (
                 job.id,
                 event.type,
@@ -291,7 +284,7 @@ def lease_ids(
     rows = conn.execute(
         "UPDATE jobs SET status = 'leased', leased_by = ?, lease_epoch = lease_epoch + 1, lease_until = ?, "
         f"updated_at = ? WHERE id IN ({marks}) RETURNING " + ", ".join(COLUMNS),
-        _checked((node_id, stored_time(lease_until), at, *ids)),
+        checked((node_id, stored_time(lease_until), at, *ids)),
     ).fetchall()
     order = {job_id: i for i, job_id in enumerate(ids)}
     leased = sorted((job_from(row) for row in rows), key=lambda job: order[job.id])
@@ -311,4 +304,4 @@ def _scope(job_filter: JobFilter) -> tuple[str, tuple[Any, ...]]:
     if job_filter.node_id is not None:
         clauses.append("(target_node IS NULL OR target_node = ?)")
         params.append(job_filter.node_id)
-    return " AND ".join(clauses), _checked(params)
+    return " AND ".join(clauses), checked(params)
