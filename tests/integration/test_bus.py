@@ -7,6 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from agenthub.bus import Bus, MemoryBus, RedisBus
+from agenthub.server.startup import open_runtime
+from tests.conftest import make_settings
+from tests.support.databases import PostgresTemplate
 from tests.support.services import require_redis
 
 
@@ -50,3 +53,27 @@ async def test_every_subscriber_of_a_channel_gets_the_message(buses: tuple[Bus, 
 
 async def test_ping(buses: tuple[Bus, Bus]) -> None:
     assert await buses[0].ping() and await buses[1].ping()
+
+
+async def test_deployments_of_two_databases_on_one_redis_do_not_hear_each_other(
+    postgres_template: PostgresTemplate,
+) -> None:
+    """Replicas of one database share their events; another database's deployment on the same Redis
+    (staging beside production, two test runs at once) hears none of them."""
+    redis_url = require_redis()
+    (url_a, name_a), (url_b, name_b) = await postgres_template.fresh(), await postgres_template.fresh()
+    try:
+        async with (
+            open_runtime(make_settings(url_a, redis_url=redis_url)) as a1,
+            open_runtime(make_settings(url_a, redis_url=redis_url)) as a2,
+            open_runtime(make_settings(url_b, redis_url=redis_url)) as b,
+            a2.bus.subscribe("jobs.test") as same_database,
+            b.bus.subscribe("jobs.test") as other_database,
+        ):
+            await a1.bus.publish("jobs.test", {"n": 1})
+            assert await same_database.get(timeout=5) == ("jobs.test", {"n": 1})
+            await b.bus.publish("jobs.test", {"n": 2})  # its own event arrives; a1's never did
+            assert await other_database.get(timeout=5) == ("jobs.test", {"n": 2})
+    finally:
+        await postgres_template.drop(name_a)
+        await postgres_template.drop(name_b)

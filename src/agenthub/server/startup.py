@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from agenthub.bus import Bus, MemoryBus, RedisBus
 from agenthub.core.clock import Clock, SystemClock
@@ -38,7 +39,11 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
         if problems:
             raise ConfigurationError("; ".join(problems))
     db = Database(settings.storage.database_url, pool_size=settings.storage.db_pool_size)
-    bus: Bus = RedisBus(settings.storage.redis_url) if settings.storage.redis_url else MemoryBus()
+    bus: Bus = (
+        RedisBus(settings.storage.redis_url, prefix=bus_prefix(db))
+        if settings.storage.redis_url
+        else MemoryBus()
+    )
     try:
         await migrate(db, project_schema())
         await db.warm()
@@ -63,6 +68,13 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
     finally:
         await bus.close()
         await db.dispose()
+
+
+def bus_prefix(db: Database) -> str:
+    """The Redis channels of one deployment: the replicas of one database share them; another database's
+    deployment on the same Redis (staging beside production, or two test runs) hears none of them. Redis
+    pub/sub ignores the numbered databases, so the name is the only separation."""
+    return f"agenthub:{make_url(db.url).database or 'default'}:"
 
 
 def default_backoff(settings: EngineSettings) -> Backoff:
