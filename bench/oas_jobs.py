@@ -3,7 +3,8 @@
 M simulated agents each loop: poll-jobs (limit 10) -> start -> complete for every job, until the measured
 number of jobs is done. Scenarios: an empty queue topped up with just the measured jobs, and the same with
 100,000 further jobs waiting (scheduled for later, so they stay in the backlog without being taken).
-Prints jobs/s and p50/p99 latency of poll, start and complete; median (min-max) over the runs.
+Prints jobs/s and p50/p99 latency of poll, start and complete, and the CPU time per job of the server, the
+load generator and (PostgreSQL on this machine) the database's backends; median (min-max) over the runs.
 
     .venv/bin/python -m bench.oas_jobs --backend sqlite --backend postgresql --runs 3
     .venv/bin/python -m bench.oas_jobs --backend postgresql --replicas 2  # two servers, one database
@@ -27,7 +28,14 @@ import sqlalchemy as sa
 
 from agenthub.storage import Database
 from agenthub.storage.tables import jobs
-from bench.support import agenthub_process, cpu_seconds, percentile, summary
+from bench.support import (
+    agenthub_process,
+    cpu_seconds,
+    database_cpu,
+    database_cpu_since,
+    percentile,
+    summary,
+)
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -167,6 +175,8 @@ async def run_once(
             def server_cpu() -> float:
                 return sum(cpu_seconds(pid) for pid in pids)
 
+            database = database_url.rsplit("/", 1)[1] if database_url.startswith("postgresql") else None
+            db0 = database_cpu(database) if database else {}
             t0, cpu0, client0 = time.perf_counter(), server_cpu(), cpu_seconds(me, children=False)
             await asyncio.gather(
                 *(
@@ -176,10 +186,12 @@ async def run_once(
             )
             elapsed, cpu = time.perf_counter() - t0, server_cpu() - cpu0
             client_cpu = cpu_seconds(me, children=False) - client0
+            db_cpu = database_cpu_since(database, db0) if database else 0.0
     return {
         "jobs_per_s": timings.done / elapsed,
         "cpu_ms_per_job": cpu / timings.done * 1000,
         "client_cpu_ms_per_job": client_cpu / timings.done * 1000,
+        "db_cpu_ms_per_job": db_cpu / timings.done * 1000,
         "poll_p50": percentile(timings.poll, 50) * 1000,
         "poll_p99": percentile(timings.poll, 99) * 1000,
         "start_p50": percentile(timings.start, 50) * 1000,
@@ -263,7 +275,12 @@ async def main() -> None:
                 f"start p50 {figures['start_p50']} ms p99 {figures['start_p99']} ms  "
                 f"complete p50 {figures['complete_p50']} ms p99 {figures['complete_p99']} ms  "
                 f"server CPU {figures['cpu_ms_per_job']} ms/job  "
-                f"load generator CPU {figures['client_cpu_ms_per_job']} ms/job",
+                f"load generator CPU {figures['client_cpu_ms_per_job']} ms/job"
+                + (
+                    f"  PostgreSQL CPU {figures['db_cpu_ms_per_job']} ms/job"
+                    if backend == "postgresql"
+                    else ""
+                ),
                 flush=True,
             )
 

@@ -47,6 +47,24 @@ def cpu_seconds(pid: int, *, children: bool = True) -> float:
     return total
 
 
+def database_cpu(database: str) -> dict[int, float]:
+    """CPU time so far of each local PostgreSQL backend serving this database (by pid; its process title
+    names the database): what the database's side of the work costs, when it runs on this machine."""
+    used: dict[int, float] = {}
+    for p in psutil.process_iter(["name", "cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            title = " ".join(p.info["cmdline"] or ())
+            if p.info["name"] == "postgres" and f" {database} " in f" {title} ":
+                times = p.cpu_times()
+                used[p.pid] = times.user + times.system
+    return used
+
+
+def database_cpu_since(database: str, before: dict[int, float]) -> float:
+    """CPU time the backends of this database used since `before` (database_cpu), new backends included."""
+    return sum(total - before.get(pid, 0.0) for pid, total in database_cpu(database).items())
+
+
 @contextmanager
 def agenthub_process(
     database_url: str,

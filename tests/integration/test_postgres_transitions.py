@@ -14,10 +14,12 @@ from typing import Any
 
 import asyncpg
 import pytest
+import sqlalchemy as sa
 
 from agenthub.core.clock import ManualClock
-from agenthub.core.errors import StorageUnavailable
+from agenthub.core.errors import InvalidTransition, JobNotFound, StorageUnavailable
 from agenthub.core.jobs import Change, EventDraft, Job, JobFilter, JobStatus, LeaseRef, NewJob
+from agenthub.core.nodes import NodeSighting
 from agenthub.server.runtime import Runtime
 from agenthub.server.startup import open_runtime
 from agenthub.storage import SqlJobStore, postgres_jobs
@@ -66,7 +68,7 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         return send
 
     with monkeypatch.context() as patch:
-        for name in ("execute", "fetch", "fetchrow", "fetchval"):
+        for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
             patch.setattr(asyncpg.Connection, name, recorded(getattr(asyncpg.Connection, name)))
         yield sent
 
@@ -75,7 +77,7 @@ async def test_a_job_changed_between_read_and_write_is_written_again_from_what_i
     pg: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     [job_id] = await leased(pg)
-    store = SqlJobStore(pg.db)
+    store, other = SqlJobStore(pg.db), SqlJobStore(pg.db)  # as two replicas
     now = pg.clock.now()
     read = postgres_jobs.load_versioned
 
@@ -83,7 +85,7 @@ async def test_a_job_changed_between_read_and_write_is_written_again_from_what_i
         loaded = await read(conn, job_id)
         if not seen:  # another writer commits after this one read the job, before it writes
             monkeypatch.setattr(postgres_jobs, "load_versioned", read)
-            await store.apply(job_id, lambda j: step(j, now))
+            await other.apply(job_id, lambda j: step(j, now))
         return loaded
 
     seen: list[int | None] = []
@@ -172,32 +174,149 @@ async def test_a_lost_connection_fails_one_call_and_the_next_one_reconnects(pg: 
     assert [e.type for e in await pg.engine.events(job_id)] == ["created", "leased", "start"]
 
 
-async def test_a_caller_cancelled_inside_its_transaction_leaves_no_lock_and_no_change(
+async def test_a_batch_cancelled_inside_its_transaction_leaves_no_lock_and_no_change(
     pg: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """What a stopping server does to a batch in flight: its callers hear the cancel, and the transaction is
+    rolled back, its connection never reused with the row still locked."""
     [job_id] = await leased(pg)
     store = SqlJobStore(pg.db)
     now = pg.clock.now()
     inside, never = asyncio.Event(), asyncio.Event()
-    write = postgres_jobs.write
+    write_many = postgres_jobs.write_many
 
-    async def stalled(*args: Any, **kwargs: Any) -> bool:
-        if kwargs.get("version") is None:  # the locked path: the row is locked now
-            inside.set()
-            await never.wait()
-        return await write(*args, **kwargs)
+    async def stalled(*args: Any, **kwargs: Any) -> None:
+        inside.set()  # the row is locked now
+        await never.wait()
 
-    async def hook(_conn: Any, _change: Change) -> None:
-        return None
-
-    monkeypatch.setattr(postgres_jobs, "write", stalled)
-    caller = asyncio.create_task(store.apply(job_id, lambda j: step(j, now), hook=hook))
+    monkeypatch.setattr(postgres_jobs, "write_many", stalled)
+    caller = asyncio.create_task(store.apply(job_id, lambda j: step(j, now), hook=noop_hook))
     await inside.wait()
-    caller.cancel()
+    assert store._batches is not None
+    [runner] = store._batches._lanes[True].running  # the batch of transitions with hooks
+    runner.cancel()
     with pytest.raises(asyncio.CancelledError):
         await caller
-    monkeypatch.setattr(postgres_jobs, "write", write)
-    # The row is not left locked (this would wait for ever) and nothing of the cancelled call was written.
-    change = await asyncio.wait_for(store.apply(job_id, lambda j: step(j, now), hook=hook), timeout=10)
+    monkeypatch.setattr(postgres_jobs, "write_many", write_many)
+    # The row is not left locked (this would wait for ever) and nothing of the cancelled batch was written.
+    change = await asyncio.wait_for(store.apply(job_id, lambda j: step(j, now), hook=noop_hook), timeout=10)
     assert change.job.progress == 1
     assert [e.type for e in await pg.engine.events(job_id)] == ["created", "leased", "progress"]
+
+
+async def test_a_caller_cancelled_while_its_batch_runs_still_commits_and_one_cancelled_before_does_not(
+    pg: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = await leased(pg, 2)
+    store = SqlJobStore(pg.db)
+    now = pg.clock.now()
+    inside, release = asyncio.Event(), asyncio.Event()
+    write_many = postgres_jobs.write_many
+
+    async def held(*args: Any, **kwargs: Any) -> None:
+        inside.set()
+        await release.wait()
+        await write_many(*args, **kwargs)
+
+    monkeypatch.setattr(postgres_jobs, "write_many", held)
+    running = asyncio.create_task(store.apply(first, lambda j: step(j, now), hook=noop_hook))
+    await inside.wait()
+    waiting = asyncio.create_task(store.apply(second, lambda j: step(j, now), hook=noop_hook))
+    await asyncio.sleep(0)  # queued behind the running batch
+    running.cancel()
+    waiting.cancel()
+    release.set()
+    for task in (running, waiting):
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    # Once in a batch a transition commits with it (as on SQLite's writer); one still queued is dropped.
+    after = await asyncio.wait_for(store.apply(second, lambda j: step(j, now)), timeout=10)
+    assert (await pg.engine.get(first)).progress == 1
+    assert after.job.progress == 1
+    assert [e.type for e in await pg.engine.events(first)] == ["created", "leased", "progress"]
+
+
+async def noop_hook(_conn: Any, _change: Change) -> None:
+    return None
+
+
+async def test_concurrent_transitions_of_different_jobs_commit_in_one_transaction(
+    pg: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = await leased(pg, 10)
+    store = SqlJobStore(pg.db)
+    now = pg.clock.now()
+    hooked: list[int] = []
+
+    async def hook(conn: Any, change: Change) -> None:
+        hooked.append(change.job.id)
+        await conn.execute(sa.text("SELECT 1"))
+
+    with statements(monkeypatch) as sent:
+        changes = await asyncio.gather(*(store.apply(i, lambda j: step(j, now), hook=hook) for i in ids))
+    assert [c.job.id for c in changes] == ids and all(c.job.progress == 1 for c in changes)
+    assert hooked == ids  # inside the batch's transaction (by subject: these have none, so as they came)
+    # BEGIN, one locked read of the ten, one pipelined write, COMMIT (the hooks go through SQLAlchemy).
+    assert sent == ["BEGIN", "SELECT", "WITH", "COMMIT"]
+    for job_id in ids:
+        assert (await pg.engine.get(job_id)).progress == 1
+        assert [e.type for e in await pg.engine.events(job_id)] == ["created", "leased", "progress"]
+
+
+async def test_in_a_batch_each_caller_hears_its_own_refusal_and_the_others_commit(pg: Runtime) -> None:
+    ids = await leased(pg, 4)
+    store = SqlJobStore(pg.db)
+    now = pg.clock.now()
+    await pg.engine.node_seen(NodeSighting(kind="test.node", node_id="off"))
+    await pg.engine.set_node_disabled("test.node", "off", disabled=True, operator="root")
+
+    def refused(job: Job) -> Change:
+        raise InvalidTransition(job.id, job.status.value, "step")
+
+    outcomes = await asyncio.gather(
+        store.apply(ids[0], lambda j: step(j, now)),
+        store.apply(ids[1], refused),
+        store.apply(10**9, lambda j: step(j, now)),
+        store.apply(ids[2], lambda j: step(j, now), lessee="on"),
+        store.apply(ids[3], lambda j: step(j, now), lessee="off"),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[0], Change) and outcomes[0].job.progress == 1
+    assert isinstance(outcomes[1], InvalidTransition) and "cannot step" in str(outcomes[1])
+    assert isinstance(outcomes[2], JobNotFound)
+    assert isinstance(outcomes[3], Change)  # a lessee no operator disabled
+    assert isinstance(outcomes[4], InvalidTransition) and "disabled node off" in str(outcomes[4])
+    assert [(await pg.engine.get(i)).progress for i in ids] == [1, None, 1, None]
+
+
+async def test_a_hook_that_fails_in_a_batch_fails_only_its_own_caller(pg: Runtime) -> None:
+    ids = await leased(pg, 4)
+    store = SqlJobStore(pg.db)
+    now = pg.clock.now()
+
+    async def failing(conn: Any, change: Change) -> None:
+        await conn.execute(sa.text("SELECT 1/0"))  # aborts the batch's transaction
+
+    outcomes = await asyncio.gather(
+        *(store.apply(i, lambda j: step(j, now), hook=failing if i == ids[1] else noop_hook) for i in ids),
+        return_exceptions=True,
+    )
+    assert [isinstance(o, Change) for o in outcomes] == [True, False, True, True]
+    assert not isinstance(outcomes[1], Change) and "division by zero" in str(outcomes[1])
+    assert [(await pg.engine.get(i)).progress for i in ids] == [1, None, 1, 1]
+    assert [e.type for e in await pg.engine.events(ids[1])] == ["created", "leased"]
+
+
+async def test_a_batch_runs_its_hooks_by_subject_so_batches_lock_subjects_in_one_order(pg: Runtime) -> None:
+    for subject in (3, 1, 2):
+        await pg.engine.submit(NewJob(kind=KIND, type="t", subject_id=subject))
+    ids = [job.id for job in await pg.engine.lease(QUEUE, node_id="a", limit=3, lease_for=LEASE)]
+    store = SqlJobStore(pg.db)
+    now = pg.clock.now()
+    subjects: list[int | None] = []
+
+    async def hook(_conn: Any, change: Change) -> None:
+        subjects.append(change.job.subject_id)
+
+    await asyncio.gather(*(store.apply(i, lambda j: step(j, now), hook=hook) for i in ids))
+    assert subjects == [1, 2, 3]

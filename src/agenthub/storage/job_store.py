@@ -5,9 +5,9 @@ PostgreSQL; on SQLite the write transaction (BEGIN IMMEDIATE) already excludes e
 The transitions run as plain driver statements, one module per dialect: on SQLite (sqlite_jobs.py) as units
 of work in the single writer, grouped with concurrent units into one commit, where the Python cost per
 statement is the engine's throughput; on PostgreSQL (postgres_jobs.py) on the pooled connection's asyncpg
-connection, where round trips are the cost: a transition without a hook and a poll with nothing to expire
-take a shorter path without a transaction, and a transition falls back to the locked path when its job
-changed after it was read. Creating jobs and every read go through SQLAlchemy."""
+connection, where round trips are the cost: concurrent transitions group-commit in batches
+(postgres_batches.py), a lone transition without a hook and a poll with nothing to expire take a shorter
+path without a transaction. Creating jobs and every read go through SQLAlchemy."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ from agenthub.core.ports import ExpiryRule, Rule, TxHook
 from agenthub.storage import postgres_jobs, sqlite_jobs
 from agenthub.storage.database import Database
 from agenthub.storage.hooks import run_hook
+from agenthub.storage.postgres_batches import TransitionBatches
 from agenthub.storage.tables import job_events, jobs
 from agenthub.storage.upsert import insert_for
 
@@ -77,6 +78,8 @@ def row_to_job(row: Any) -> Job:
 class SqlJobStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # PostgreSQL's transitions group-commit in batches (postgres_batches.py); SQLite's writer has its own.
+        self._batches = None if db.is_sqlite else TransitionBatches(db)
         # The statements of every transition, built once: building and cache-keying a statement per call
         # cost more than executing it (py-spy). Parameters are bound per call.
         # New jobs: every column bound, so the statement is built and compiled once; "once" skips a job
@@ -145,8 +148,8 @@ class SqlJobStore:
     async def apply(
         self, job_id: int, rule: Rule, *, hook: TxHook | None = None, lessee: str | None = None
     ) -> Change:
-        if not self.db.is_sqlite:
-            return await self._apply_postgres(job_id, rule, hook=hook, lessee=lessee)
+        if self._batches is not None:
+            return await self._batches.apply(job_id, rule, hook=hook, lessee=lessee)
 
         def work(conn: Connection) -> Change:
             raw = sqlite_jobs.dbapi(conn)
@@ -163,37 +166,6 @@ class SqlJobStore:
             return change
 
         return await self.db.unit(work)
-
-    async def _apply_postgres(
-        self, job_id: int, rule: Rule, *, hook: TxHook | None, lessee: str | None
-    ) -> Change:
-        async with self.db.postgres() as (conn, raw):
-            if hook is None:
-                # Optimistic first (postgres_jobs.py): read, rule, one statement for the version read.
-                loaded = await postgres_jobs.load_versioned(raw, job_id)
-                if loaded is None:
-                    raise JobNotFound(job_id)
-                job, version = loaded
-                change = rule(job)
-                if change.event is None:
-                    return change
-                if await postgres_jobs.write(raw, change, before=job, version=version, lessee=lessee):
-                    return change
-                # The row changed since it was read (or the lessee is disabled): again, under the lock.
-            async with raw.transaction():
-                locked = await postgres_jobs.load_locked(raw, job_id)
-                if locked is None:
-                    raise JobNotFound(job_id)
-                if lessee is not None and not rules.may_lease(await postgres_jobs.node_disabled(raw, lessee)):
-                    raise InvalidTransition(
-                        job_id, locked.status.value, f"lease to the disabled node {lessee}"
-                    )
-                change = rule(locked)
-                if change.event is not None:
-                    await postgres_jobs.write(raw, change, before=locked)
-                    if hook is not None:  # its statements run in this transaction: same session
-                        await conn.run_sync(lambda sync_conn: run_hook(hook, sync_conn, change))
-                return change
 
     async def lease(
         self,

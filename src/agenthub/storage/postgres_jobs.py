@@ -7,7 +7,9 @@ switches). So the transitions run as prepared SQL strings on the pooled connecti
 with values stored exactly as SQLAlchemy stores them (aware datetimes as timestamptz, JSON as `json.dumps`
 text, None in a JSON column as 'null'), and the round trips are cut down:
 
-- A transition without a protocol hook (start, heartbeat, progress, a push lease) runs optimistically: it
+- Concurrent transitions are applied in batches, one transaction each (postgres_batches.py): the jobs of a
+  batch are read and locked in one statement, and its writes are one pipelined statement per shape.
+- A lone transition without a protocol hook (start, heartbeat, progress, a push lease) runs optimistically: it
   reads the job with its row version (`xmin`, the transaction that wrote this version of the row), applies
   the core rule in Python, and writes the job and its event in one statement that matches only that row
   version, committed on its own (no BEGIN, no COMMIT): 2 round trips instead of 4. If the row changed in
@@ -48,10 +50,12 @@ _PG = postgresql.dialect()  # type: ignore[no-untyped-call]
 _CAST = {column.name: column.type.compile(dialect=_PG).split("(")[0] for column in jobs.c}
 _SELECT = "SELECT " + ", ".join(COLUMNS) + " FROM jobs"
 _LOAD_VERSIONED = "SELECT xmin::text, " + ", ".join(COLUMNS) + " FROM jobs WHERE id = $1"
-_LOAD_LOCKED = _SELECT + " WHERE id = $1 FOR UPDATE"
-_LOAD_MANY_LOCKED = _SELECT + " WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE SKIP LOCKED"
+_LOAD_MANY_LOCKED = _SELECT + " WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"
+_LOAD_MANY_FREE = _SELECT + " WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE SKIP LOCKED"
 _NOT_DISABLED = "NOT EXISTS (SELECT 1 FROM agent_nodes WHERE node_id = {} AND disabled_at IS NOT NULL)"
-_DISABLED = "SELECT 1 FROM agent_nodes WHERE node_id = $1::varchar AND disabled_at IS NOT NULL LIMIT 1"
+_DISABLED_AMONG = (
+    "SELECT DISTINCT node_id FROM agent_nodes WHERE node_id = ANY($1::varchar[]) AND disabled_at IS NOT NULL"
+)
 _HELD = "status IN ('leased', 'running')"
 _ACTIVE = "status IN ('pending', 'leased', 'running')"
 _LAPSED = f"SELECT id FROM jobs WHERE {_HELD} AND lease_until < $1::timestamptz LIMIT $2"
@@ -76,9 +80,11 @@ def _stored(name: str, value: Any) -> Any:
     return value
 
 
-async def node_disabled(conn: asyncpg.Connection, node_id: str) -> bool:
-    """Whether an operator disabled a node of this id (of any kind)."""
-    return await conn.fetchval(_DISABLED, *checked((node_id,))) is not None
+async def disabled_nodes(conn: asyncpg.Connection, node_ids: set[str]) -> set[str]:
+    """Which of these node ids an operator disabled (on a node of any kind)."""
+    ids = sorted(node_ids)
+    checked(ids)
+    return {record[0] for record in await conn.fetch(_DISABLED_AMONG, ids)}
 
 
 async def load_versioned(conn: asyncpg.Connection, job_id: int) -> tuple[Job, str] | None:
@@ -90,10 +96,40 @@ async def load_versioned(conn: asyncpg.Connection, job_id: int) -> tuple[Job, st
     return job_from(row), version
 
 
-async def load_locked(conn: asyncpg.Connection, job_id: int) -> Job | None:
-    """The job, locked until the end of the transaction (FOR UPDATE)."""
-    record = await conn.fetchrow(_LOAD_LOCKED, *checked((job_id,)))
-    return job_from(record) if record is not None else None
+async def load_many_locked(conn: asyncpg.Connection, job_ids: list[int]) -> dict[int, Job]:
+    """The jobs of these ids that exist, by id, locked until the end of the transaction, in id order (so two
+    transactions locking several jobs never wait on each other in a circle)."""
+    ids = sorted(set(job_ids))
+    checked(ids)
+    return {job.id: job for job in map(job_from, await conn.fetch(_LOAD_MANY_LOCKED, ids))}
+
+
+async def write_many(conn: asyncpg.Connection, changes: list[tuple[Change, Job]]) -> None:
+    """Writes each (change, job it was made from) with its event, inside the caller's transaction, the rows
+    locked: one pipelined statement per set of changed columns."""
+    shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for change, before in changes:
+        names, params = _write_params(change, before)
+        shapes.setdefault(names, []).append(params)
+    for names, rows in shapes.items():
+        statement = _update_with_event(names, versioned=False, lessee=False)
+        if len(rows) == 1:
+            await conn.execute(statement, *rows[0])
+        else:
+            await conn.executemany(statement, rows)
+
+
+def _write_params(change: Change, before: Job | None) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """The columns to set (those the rule changed, and updated_at) and the statement's parameters, checked."""
+    job, event = change.job, change.event
+    assert event is not None
+    names = JOB_MUTABLE if before is None else changed_columns(job, before)
+    if "updated_at" not in names:  # always: the row gets a new version, so a racing writer sees the change
+        names = (*names, "updated_at")
+    params = [_stored(name, getattr(job, name)) for name in names]
+    params += [job.id, event.type, event.node_id, event.message, event.error_code]
+    params += [json.dumps(event.data), job.updated_at]
+    return names, checked(params)
 
 
 async def write(
@@ -107,20 +143,10 @@ async def write(
     """Writes the job as the rule left it, and its event, in one statement. With the row `version` read
     before, only if the row is still at that version (and, with a `lessee`, only if that node is not
     disabled); False when it was not written."""
-    job, event = change.job, change.event
-    assert event is not None
-    names = JOB_MUTABLE if before is None else changed_columns(job, before)
-    if "updated_at" not in names:  # always: the row gets a new version, so a racing writer sees the change
-        names = (*names, "updated_at")
-    params = [_stored(name, getattr(job, name)) for name in names]
-    params += [job.id, event.type, event.node_id, event.message, event.error_code]
-    params += [json.dumps(event.data), job.updated_at]
-    if version is not None:
-        params.append(version)
-    if lessee is not None:
-        params.append(lessee)
+    names, params = _write_params(change, before)
+    conditions = checked(value for value in (version, lessee) if value is not None)
     statement = _update_with_event(names, versioned=version is not None, lessee=lessee is not None)
-    return await conn.fetchval(statement, *checked(params)) is not None
+    return await conn.fetchval(statement, *params, *conditions) is not None
 
 
 @functools.lru_cache(maxsize=128)
@@ -160,7 +186,7 @@ async def expire(conn: asyncpg.Connection, rule: ExpiryRule, *, now: datetime, l
     if not ids:
         return []
     changes: list[Change] = []
-    for record in await conn.fetch(_LOAD_MANY_LOCKED, ids):
+    for record in await conn.fetch(_LOAD_MANY_FREE, ids):
         job = job_from(record)
         change = rule(job, now)
         if change.event is not None:

@@ -19,6 +19,7 @@ from agenthub.sdk.oas.simulate import simulated_handler
 from agenthub.server.runtime import Runtime
 from tests.integration.oas.conftest import OasWorld, parse_time
 from tests.integration.oas.miao import fake_miao
+from tests.integration.oas.scan_support import eventually
 
 
 async def configure_user(world: OasWorld, manager: dict[str, Any], **user_fields: Any) -> dict[str, Any]:
@@ -165,7 +166,16 @@ async def test_poller_cancels_a_handler_whose_lease_is_lost_and_reports_nothing(
         await asyncio.wait_for(started.wait(), timeout=60)
         clock.advance(31)  # the lease ran out; another node takes the job
         other = await world.agent(manager, node_id="OTHER-NODE-0002")
-        assert [j["ID"] for j in (await world.poll(other, limit=1))["jobs"]] == [job.id]
+        taken: list[int] = []
+
+        async def other_takes_it() -> bool:
+            # A poll skips a job the reaper (running on its own in the background) holds while it expires
+            # it (SKIP LOCKED); the next poll takes it.
+            taken.extend(j["ID"] for j in (await world.poll(other, limit=1))["jobs"])
+            return bool(taken)
+
+        await eventually(other_takes_it)
+        assert taken == [job.id]
         assert await asyncio.wait_for(running, timeout=60) == 1
     assert cancelled.is_set() and poller.processed == 1
     held = await runtime.engine.get(job.id)
