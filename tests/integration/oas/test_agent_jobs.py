@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from agenthub.core.engine import job_channel
 from agenthub.protocols.oas.service import TASK_KIND
+from agenthub.protocols.oas.spec import SPEC as OAS
 from agenthub.protocols.oas.tables import users
 from agenthub.server.runtime import Runtime
 from tests.integration.oas.conftest import Agent, OasWorld, parse_time
@@ -223,6 +224,26 @@ async def test_a_report_writes_the_user_only_when_it_changes_something(
     assert await stored() == first  # nothing new: not written, updated_at included
     await report({"account_status": "active", "assets": {"gold": 2}})
     assert await stored() == ("active", {"gold": 2}, world.clock.now())
+
+
+async def test_a_report_hands_on_the_user_whether_it_wrote_it_or_not(
+    world: OasWorld, runtime: Runtime
+) -> None:
+    """What the after-report step (the reminder) gets from the report's transaction: the user's reminder
+    settings, both when the report changed the user and when it left the row alone; nothing for no user."""
+    manager = await world.manager()
+    user = await world.user(manager)
+    store = OAS.state_of(runtime).users
+    now = world.clock.now()
+    for status in ("banned", "banned"):  # written, then left alone
+        async with runtime.db.write() as conn:
+            recipient = await store.update_reported(
+                user_id=user["id"], now=now, conn=conn, archive_status=status
+            )
+        assert recipient is not None
+        assert (recipient.id, recipient.login_id) == (user["id"], user["login_id"])
+    async with runtime.db.write() as conn:
+        assert await store.update_reported(user_id=10**9, now=now, conn=conn, archive_status="x") is None
 
 
 async def test_errors_retrying_cannot_fix_fail_at_once(world: OasWorld) -> None:
