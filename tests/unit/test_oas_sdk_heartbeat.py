@@ -74,3 +74,27 @@ async def test_the_works_own_error_is_raised() -> None:
 
     with pytest.raises(ValueError, match="boom"):
         await run_with_heartbeats(work(), job_id=1, beat=beat, interval=0.001)
+
+
+async def test_a_beat_that_can_never_succeed_stops_the_work_instead_of_retrying_for_ever() -> None:
+    """E.g. the agent's HTTP client was closed under a running job: every beat would fail the same way, and
+    the work would go on under a lease nobody renews (and another node would take the job)."""
+    cancelled = asyncio.Event()
+    beats = 0
+
+    async def beat() -> None:
+        nonlocal beats
+        beats += 1
+        raise RuntimeError("Cannot send a request, as the client has been closed.")
+
+    async def work() -> str:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return "never"
+
+    with pytest.raises(RuntimeError, match="client has been closed"):
+        await run_with_heartbeats(work(), job_id=1, beat=beat, interval=0.001)
+    assert cancelled.is_set() and beats == 1
