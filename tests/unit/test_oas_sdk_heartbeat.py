@@ -12,6 +12,16 @@ from agenthub.sdk.oas.errors import Conflict, Forbidden, NotFound, OasApiError
 from agenthub.sdk.oas.heartbeat import LeaseLost, run_with_heartbeats
 
 
+async def endless(cancelled: asyncio.Event) -> str:
+    """Work that runs until it is cancelled, and says so."""
+    try:
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        cancelled.set()
+        raise
+    return "never"
+
+
 async def test_returns_what_the_work_returns_and_stops_beating() -> None:
     beats = 0
 
@@ -52,16 +62,8 @@ async def test_a_lost_lease_cancels_the_work(refusal: OasApiError) -> None:
     async def beat() -> None:
         raise refusal
 
-    async def work() -> str:
-        try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
-        return "never"
-
     with pytest.raises(LeaseLost) as lost:
-        await run_with_heartbeats(work(), job_id=7, beat=beat, interval=0.001)
+        await run_with_heartbeats(endless(cancelled), job_id=7, beat=beat, interval=0.001)
     assert cancelled.is_set() and lost.value.job_id == 7 and lost.value.cause is refusal
 
 
@@ -87,14 +89,6 @@ async def test_a_beat_that_can_never_succeed_stops_the_work_instead_of_retrying_
         beats += 1
         raise RuntimeError("Cannot send a request, as the client has been closed.")
 
-    async def work() -> str:
-        try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
-        return "never"
-
     with pytest.raises(RuntimeError, match="client has been closed"):
-        await run_with_heartbeats(work(), job_id=1, beat=beat, interval=0.001)
+        await run_with_heartbeats(endless(cancelled), job_id=1, beat=beat, interval=0.001)
     assert cancelled.is_set() and beats == 1
