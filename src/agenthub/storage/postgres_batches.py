@@ -127,7 +127,7 @@ class TransitionBatches:
                             transition.done.cancel()
                         lane.waiting.clear()
                         raise
-        finally:  # here, not in a done callback: a transition queued meanwhile must find no runner
+        finally:  # here, not in a done callback: once the loop has ended, apply() must not count this runner
             task = asyncio.current_task()
             if task is not None:
                 lane.running.discard(task)

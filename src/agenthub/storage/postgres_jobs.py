@@ -185,14 +185,13 @@ async def expire(conn: asyncpg.Connection, rule: ExpiryRule, *, now: datetime, l
     ids = sorted({r[0] for r in lapsed} | {r[0] for r in overdue})
     if not ids:
         return []
-    changes: list[Change] = []
-    for record in await conn.fetch(_LOAD_MANY_FREE, ids):
-        job = job_from(record)
+    writes: list[tuple[Change, Job]] = []
+    for job in map(job_from, await conn.fetch(_LOAD_MANY_FREE, ids)):
         change = rule(job, now)
         if change.event is not None:
-            await write(conn, change, before=job)
-            changes.append(change)
-    return changes
+            writes.append((change, job))
+    await write_many(conn, writes)
+    return [change for change, _job in writes]
 
 
 async def lease(

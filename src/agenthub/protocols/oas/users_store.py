@@ -60,7 +60,8 @@ class UsersStore:
         self.db = db
         # update_user's statements by the columns they set: built (and cache-keyed) once, not per call.
         # Every agent's complete writes the user through one of them (py-spy: ~14% of the CPU per job).
-        self._updates: dict[tuple[Any, ...], Any] = {}
+        self._updates: dict[tuple[tuple[str, ...], bool, bool], Any] = {}
+        self._reports: dict[tuple[str, ...], Any] = {}  # PostgreSQL's one-statement reports, likewise
         self._recipient = sa.select(*RECIPIENT_COLUMNS).where(users.c.id == sa.bindparam("b_user_id"))
 
     async def create_user(
@@ -228,16 +229,15 @@ class UsersStore:
     def _report_statement(self, names: tuple[str, ...]) -> Any:
         """PostgreSQL: the report's conditional UPDATE as a CTE, and the user's Recipient read where it wrote
         nothing (the read sees the row as the statement began, which is the row the UPDATE left alone)."""
-        key = (names, False, False, "report")
-        stmt = self._updates.get(key)
+        stmt = self._reports.get(names)
         if stmt is None:
             reported = self._update_statement(names, by_manager=False, recipient=True).cte("reported")
             unchanged = sa.select(*RECIPIENT_COLUMNS).where(
                 users.c.id == sa.bindparam("b_user_id"), ~sa.exists().select_from(reported)
             )
             stmt = sa.select(*reported.c).union_all(unchanged)
-            if len(self._updates) < MAX_UPDATE_STATEMENTS:
-                self._updates[key] = stmt
+            if len(self._reports) < MAX_UPDATE_STATEMENTS:
+                self._reports[names] = stmt
         return stmt
 
     def _update_statement(self, names: tuple[str, ...], *, by_manager: bool, recipient: bool = False) -> Any:
