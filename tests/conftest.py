@@ -93,5 +93,16 @@ async def runtime(settings: Settings, clock: ManualClock) -> AsyncIterator[Runti
 
 
 @pytest.fixture
+async def pg(postgres_template: PostgresTemplate, clock: ManualClock) -> AsyncIterator[Runtime]:
+    """A runtime on a fresh PostgreSQL database, for tests of PostgreSQL's own paths."""
+    url, name = await postgres_template.fresh()
+    try:
+        async with open_runtime(make_settings(url), clock=clock) as rt:
+            yield rt
+    finally:
+        await postgres_template.drop(name)
+
+
+@pytest.fixture
 def tmp_dir(tmp_path: Path) -> Path:
     return tmp_path

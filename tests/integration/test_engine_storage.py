@@ -17,6 +17,7 @@ from agenthub.core.nodes import NodeSighting, NodeStatus
 from agenthub.server.runtime import Runtime
 from agenthub.server.settings import Settings
 from agenthub.server.startup import open_runtime
+from agenthub.storage.database import lease_pool_size
 from agenthub.storage.tables import job_events, jobs
 
 KIND = "test.job"
@@ -345,4 +346,5 @@ async def test_the_connection_pool_is_open_before_the_first_request(runtime: Run
     stats = runtime.db.pool_stats()
     if runtime.db.is_sqlite:
         return  # nothing to open ahead: one file, one writer connection
-    assert stats["idle"] == stats["size"] == runtime.settings.storage.db_pool_size, stats
+    pool_size = runtime.settings.storage.db_pool_size
+    assert stats["idle"] == stats["size"] == pool_size + lease_pool_size(pool_size), stats

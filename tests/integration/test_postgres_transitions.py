@@ -6,7 +6,7 @@ same outcome as the locked path. The statement counts are the point of these pat
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
@@ -16,30 +16,16 @@ import asyncpg
 import pytest
 import sqlalchemy as sa
 
-from agenthub.core.clock import ManualClock
 from agenthub.core.errors import InvalidTransition, JobNotFound, StorageUnavailable
 from agenthub.core.jobs import Change, EventDraft, Job, JobFilter, JobStatus, LeaseRef, NewJob
 from agenthub.core.nodes import NodeSighting
 from agenthub.server.runtime import Runtime
-from agenthub.server.startup import open_runtime
 from agenthub.storage import SqlJobStore, postgres_jobs
-from tests.conftest import make_settings
-from tests.support.databases import PostgresTemplate
 from tests.support.services import POSTGRES_URL, _asyncpg_dsn
 
 KIND = "test.pg"
 LEASE = timedelta(seconds=90)
 QUEUE = JobFilter(kind=KIND)
-
-
-@pytest.fixture
-async def pg(postgres_template: PostgresTemplate, clock: ManualClock) -> AsyncIterator[Runtime]:
-    url, name = await postgres_template.fresh()
-    try:
-        async with open_runtime(make_settings(url), clock=clock) as rt:
-            yield rt
-    finally:
-        await postgres_template.drop(name)
 
 
 def step(job: Job, now: Any) -> Change:

@@ -180,7 +180,7 @@ class SqlJobStore:
         until = now + lease_for
         if not self.db.is_sqlite:
             # The disabled check (core.rules.may_lease) is inside the lease statement.
-            async with self.db.postgres() as (_conn, raw):
+            async with self.db.postgres(queue=True) as (_conn, raw):
                 if expire is None or not await postgres_jobs.due_to_expire(raw, now):
                     leased = await postgres_jobs.lease(
                         raw, job_filter, node_id=node_id, limit=limit, now=now, lease_until=until
