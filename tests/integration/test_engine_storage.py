@@ -142,6 +142,15 @@ async def test_deadline_expires_pending_and_held_jobs(runtime: Runtime, clock: M
     assert (await runtime.engine.get(held)).status is JobStatus.EXPIRED
 
 
+async def test_a_poll_expires_overdue_jobs_before_it_leases(runtime: Runtime, clock: ManualClock) -> None:
+    [overdue] = await submit(runtime, 1, deadline=clock.now() + timedelta(minutes=15))
+    [fresh] = await submit(runtime, 1)
+    clock.advance(minutes=15)
+    leased = await runtime.engine.lease(QUEUE, node_id="a", limit=2, lease_for=LEASE)
+    assert [job.id for job in leased] == [fresh]
+    assert (await runtime.engine.get(overdue)).status is JobStatus.EXPIRED
+
+
 async def test_hook_runs_in_the_same_transaction(runtime: Runtime) -> None:
     [job_id] = await submit(runtime)
     await runtime.engine.lease(QUEUE, node_id="a", limit=1, lease_for=LEASE)

@@ -41,7 +41,7 @@ async def test_a_burst_after_statistics_that_say_pending_is_rare_is_leased_in_in
         await raw.execute("ANALYZE jobs")
         await raw.execute(_INSERT, KIND, "pending", 5_000, now - timedelta(minutes=1))  # not yet sampled
     until = now + timedelta(seconds=90)
-    lease = postgres_jobs._lease_statement(owner=True, types=False, node=False)
+    lease = postgres_jobs._lease_statement(owner=True, types=False, node=False, guarded=True)
     params = (KIND, now, "n1", 10, until, 1)
 
     plan = await _plan(pg, lease, *params)

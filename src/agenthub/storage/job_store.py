@@ -181,17 +181,24 @@ class SqlJobStore:
         if not self.db.is_sqlite:
             # The disabled check (core.rules.may_lease) is inside the lease statement.
             async with self.db.postgres(queue=True) as (_conn, raw):
-                if expire is None or not await postgres_jobs.due_to_expire(raw, now):
-                    leased = await postgres_jobs.lease(
-                        raw, job_filter, node_id=node_id, limit=limit, now=now, lease_until=until
-                    )
+                leased = await postgres_jobs.lease(
+                    raw,
+                    job_filter,
+                    node_id=node_id,
+                    limit=limit,
+                    now=now,
+                    lease_until=until,
+                    unless_due=expire is not None,
+                )
+                if leased is not None:
                     return [], leased
+                assert expire is not None  # only a guarded lease stops for expiry
                 async with raw.transaction():
                     expired = await postgres_jobs.expire(raw, expire, now=now, limit=500)
                     leased = await postgres_jobs.lease(
                         raw, job_filter, node_id=node_id, limit=limit, now=now, lease_until=until
                     )
-                    return expired, leased
+                    return expired, leased or []
 
         query = (
             self._scoped(sa.select(jobs.c.id), job_filter)

@@ -16,9 +16,10 @@ text, None in a JSON column as 'null'), and the round trips are cut down:
   between, the statement matches nothing and the caller runs the transition again under a row lock
   (`FOR UPDATE`), where the rule sees the job as it is then. A statement is atomic, so the job and its
   event commit together or not at all.
-- A poll asks first whether anything has to expire (one statement); when nothing does (nearly always), the
-  pick (`FOR UPDATE SKIP LOCKED`), the lease and the 'leased' events are one statement, committed on its own:
-  2 round trips instead of 8. When something is due, the caller expires and leases in one transaction.
+- A poll is one statement when nothing has to expire (nearly always): whether anything has to, the pick
+  (`FOR UPDATE SKIP LOCKED`), the lease and the 'leased' events, committed on its own: 1 round trip instead
+  of 8. When something is due, it leases nothing and says so; the caller expires and leases in one
+  transaction.
 - An update sets only the columns the rule changed (and updated_at): the job's payload is not sent back and
   parsed again on every transition.
 
@@ -60,7 +61,11 @@ _HELD = "status IN ('leased', 'running')"
 _ACTIVE = "status IN ('pending', 'leased', 'running')"
 _LAPSED = f"SELECT id FROM jobs WHERE {_HELD} AND lease_until < $1::timestamptz LIMIT $2"
 _OVERDUE = f"SELECT id FROM jobs WHERE deadline <= $1::timestamptz AND {_ACTIVE} LIMIT $2"
-_DUE_TO_EXPIRE = f"({_LAPSED.replace('$2', '1')}) UNION ALL ({_OVERDUE.replace('$2', '1')})"
+# Whether any lease or deadline has run out at $2 (two index probes), inside the guarded lease statement.
+_DUE_NOW = (
+    f"EXISTS ({_LAPSED.replace('$2', '1').replace('$1', '$2')}) "
+    f"OR EXISTS ({_OVERDUE.replace('$2', '1').replace('$1', '$2')})"
+)
 
 
 def job_from(record: Sequence[Any]) -> Job:
@@ -172,11 +177,6 @@ def _update_with_event(names: tuple[str, ...], *, versioned: bool, lessee: bool)
     )
 
 
-async def due_to_expire(conn: asyncpg.Connection, now: datetime) -> bool:
-    """Whether any lease or deadline has run out (two index probes)."""
-    return await conn.fetchval(_DUE_TO_EXPIRE, now) is not None
-
-
 async def expire(conn: asyncpg.Connection, rule: ExpiryRule, *, now: datetime, limit: int) -> list[Change]:
     """Lapsed leases and overdue jobs through the expiry rule, inside the caller's transaction; jobs another
     transaction holds are left for the next round (SKIP LOCKED)."""
@@ -202,13 +202,16 @@ async def lease(
     limit: int,
     now: datetime,
     lease_until: datetime,
-) -> list[Job]:
+    unless_due: bool = False,
+) -> list[Job] | None:
     """Leases up to `limit` due jobs to the node in one statement (nothing to a disabled node), in queue
-    order."""
+    order. `unless_due`: unless a lease or a deadline has run out (two index probes in that statement); then
+    it leases nothing and answers None, for the caller to expire first. Without it, never None."""
     statement = _lease_statement(
         owner=job_filter.owner_id is not None,
         types=bool(job_filter.types),
         node=job_filter.node_id is not None,
+        guarded=unless_due,
     )
     params: list[Any] = [job_filter.kind, now, node_id, limit, lease_until]
     if job_filter.owner_id is not None:
@@ -218,20 +221,29 @@ async def lease(
     if job_filter.node_id is not None:
         params.append(job_filter.node_id)
     checked((*params, *(job_filter.types or ())))
-    leased = [job_from(record) for record in await conn.fetch(statement, *params)]
+    records = await conn.fetch(statement, *params)
+    if unless_due:
+        if records and records[0]["due"]:
+            return None
+        records = [record[:-1] for record in records]
+    leased = [job_from(record) for record in records]
     return sorted(leased, key=lambda j: (-j.priority, j.scheduled_at, j.id))
 
 
-@functools.lru_cache(maxsize=16)
-def _lease_statement(*, owner: bool, types: bool, node: bool) -> str:
+@functools.lru_cache(maxsize=32)
+def _lease_statement(*, owner: bool, types: bool, node: bool, guarded: bool = False) -> str:
     """Pick (SKIP LOCKED), lease and record, for one shape of job filter. $1 kind, $2 now, $3 the node,
-    $4 limit, $5 lease until, then the filter's owner, types and target node as present."""
+    $4 limit, $5 lease until, then the filter's owner, types and target node as present. Guarded: nothing
+    is picked when a lease or deadline has run out, and the answer is then one row whose last column (`due`)
+    is true; otherwise every row's is false."""
     where = [
         "kind = $1::varchar",
         "status = 'pending'",
         "scheduled_at <= $2::timestamptz",
         _NOT_DISABLED.format("$3::varchar"),
     ]
+    if guarded:
+        where.append("NOT (SELECT due FROM due)")
     n = 6
     if owner:
         where.append(f"owner_id = ${n}::bigint")
@@ -242,13 +254,20 @@ def _lease_statement(*, owner: bool, types: bool, node: bool) -> str:
     if node:
         where.append(f"(target_node IS NULL OR target_node = ${n}::varchar)")
     columns = ", ".join(f"jobs.{name}" for name in COLUMNS)
+    answer = f"SELECT {', '.join(COLUMNS)} FROM leased"
+    due = ""
+    if guarded:
+        due = f"WITH due AS MATERIALIZED (SELECT {_DUE_NOW} AS due), "
+        answer = (
+            f"SELECT {', '.join(COLUMNS)}, false AS due FROM leased "
+            f"UNION ALL SELECT {', '.join(['NULL'] * len(COLUMNS))}, true FROM due WHERE due"
+        )
     return (
-        f"WITH picked AS (SELECT id FROM jobs WHERE {' AND '.join(where)} "
+        f"{due or 'WITH '}picked AS (SELECT id FROM jobs WHERE {' AND '.join(where)} "
         "ORDER BY priority DESC, scheduled_at, id LIMIT $4::int FOR UPDATE SKIP LOCKED), "
         "leased AS (UPDATE jobs SET status = 'leased', leased_by = $3::varchar, "
         "lease_epoch = jobs.lease_epoch + 1, lease_until = $5::timestamptz, updated_at = $2::timestamptz "
         f"FROM picked WHERE jobs.id = picked.id RETURNING {columns}), "
         "events AS (INSERT INTO job_events (job_id, type, node_id, created_at) "
-        "SELECT id, 'leased', $3::varchar, $2::timestamptz FROM leased) "
-        f"SELECT {', '.join(COLUMNS)} FROM leased"
+        "SELECT id, 'leased', $3::varchar, $2::timestamptz FROM leased) " + answer
     )
