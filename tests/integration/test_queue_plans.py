@@ -28,7 +28,7 @@ _INSERT = (
 
 
 async def _plan(runtime: Runtime, statement: str, *params: Any) -> str:
-    async with runtime.db.postgres(queue=True) as (_conn, raw):
+    async with runtime.db.postgres(lease=True) as (_conn, raw):
         return "\n".join(row[0] for row in await raw.fetch("EXPLAIN " + statement, *params))
 
 

@@ -94,18 +94,18 @@ class Database:
         # say pending jobs are rare (they were when it was last sampled); when a burst then waits, the
         # planner read every pending job through another index and sorted them all, on every lease
         # (measured: 15,000 pending, 4-10 ms of the database per lease instead of 0.1 ms).
-        self._queue_pool: AsyncEngine | None = None
-        self._queue_engine: AsyncEngine | None = None
+        # (The engine that owns the pool, and its autocommit view, as for the main pool above.)
+        self._lease_pool: tuple[AsyncEngine, AsyncEngine] | None = None
         if not self.is_sqlite:
-            self._queue_pool = create_async_engine(
+            leases = create_async_engine(
                 self.url,
                 echo=echo,
                 pool_size=lease_pool_size(pool_size),
                 max_overflow=lease_pool_size(pool_size),
                 connect_args={"server_settings": {"enable_sort": "off"}},
             )
-            _guard_values(self._queue_pool.sync_engine)
-            self._queue_engine = self._queue_pool.execution_options(isolation_level="AUTOCOMMIT")
+            _guard_values(leases.sync_engine)
+            self._lease_pool = (leases, leases.execution_options(isolation_level="AUTOCOMMIT"))
         if self.is_sqlite:
             _configure_sqlite(self.engine)
             if _is_file_database(self.url):
@@ -156,11 +156,11 @@ class Database:
 
     @asynccontextmanager
     async def postgres(
-        self, *, queue: bool = False
+        self, *, lease: bool = False
     ) -> AsyncIterator[tuple[AsyncConnection, asyncpg.Connection]]:
         """A pooled PostgreSQL connection outside any transaction, and its asyncpg connection, for the hot
         transitions' plain statements (postgres_jobs.py). Both run on the same session: inside a transaction
-        opened on the asyncpg connection, SQLAlchemy statements (a protocol's hook) run in it too. `queue`:
+        opened on the asyncpg connection, SQLAlchemy statements (a protocol's hook) run in it too. `lease`:
         one of the lease connections, where the planner walks the queue index instead of sorting.
 
         A connection given back mid-transaction (its caller was cancelled) is closed, never reused. A lost
@@ -168,9 +168,7 @@ class Database:
         as SQLAlchemy does when its own statements find the server gone (a restart)."""
         if self.is_sqlite:
             raise RuntimeError("plain asyncpg connections are for PostgreSQL")
-        pool, engine = self.engine, self._read_engine
-        if queue and self._queue_pool is not None and self._queue_engine is not None:
-            pool, engine = self._queue_pool, self._queue_engine
+        pool, engine = self._lease_pool if lease and self._lease_pool else (self.engine, self._read_engine)
         async with _translated(), engine.connect() as conn:
             raw: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
             try:
@@ -202,14 +200,14 @@ class Database:
         """The connection pools as they are now (on PostgreSQL the lease connections' included): their size,
         connections in use, idle and overflowing ones."""
         stats: dict[str, int] = {}
-        for engine in (self.engine, self._queue_pool):
-            pool: Any = engine.pool if engine is not None else None
-            for name, method in (("size", "size"), ("checked_out", "checkedout"), ("idle", "checkedin")):
-                if callable(getattr(pool, method, None)):
-                    stats[name] = stats.get(name, 0) + int(getattr(pool, method)())
-            if callable(getattr(pool, "overflow", None)):
-                stats["overflow"] = stats.get("overflow", 0) + max(0, int(pool.overflow()))
+        for engine in self._pools():
+            for name, value in _pool_stats(engine).items():
+                stats[name] = stats.get(name, 0) + value
         return stats
+
+    def _pools(self) -> list[AsyncEngine]:
+        """The engines that own a connection pool: the main one, and PostgreSQL's lease connections."""
+        return [self.engine] + ([self._lease_pool[0]] if self._lease_pool else [])
 
     async def warm(self) -> None:
         """Opens the pool's connections now (PostgreSQL): each new asyncpg connection costs a handshake and
@@ -217,8 +215,8 @@ class Database:
         (measured: the poll p99 of a fresh server). SQLite has nothing to open."""
         if self.is_sqlite:
             return
-        pools = [(pool, _pool_size(pool)) for pool in (self.engine, self._queue_pool) if pool is not None]
-        size = sum(count for _pool, count in pools)
+        pools = [(engine, _pool_stats(engine).get("size", 0)) for engine in self._pools()]
+        size = sum(count for _engine, count in pools)
         async with contextlib.AsyncExitStack() as held:  # all at once, then all back to the pools
             opened = await asyncio.gather(
                 *(held.enter_async_context(pool.connect()) for pool, count in pools for _ in range(count)),
@@ -239,14 +237,20 @@ class Database:
     async def dispose(self) -> None:
         if self._writer is not None:
             await self._writer.close()
-        await self.engine.dispose()
-        if self._queue_pool is not None:
-            await self._queue_pool.dispose()
+        for engine in self._pools():
+            await engine.dispose()
 
 
-def _pool_size(engine: AsyncEngine) -> int:
-    size = getattr(engine.pool, "size", None)
-    return int(size()) if callable(size) else 0
+def _pool_stats(engine: AsyncEngine) -> dict[str, int]:
+    """One pool's size, connections in use, idle and overflowing ones (what its pool class can tell)."""
+    pool: Any = engine.pool
+    stats: dict[str, int] = {}
+    for name, method in (("size", "size"), ("checked_out", "checkedout"), ("idle", "checkedin")):
+        if callable(getattr(pool, method, None)):
+            stats[name] = int(getattr(pool, method)())
+    if callable(getattr(pool, "overflow", None)):
+        stats["overflow"] = max(0, int(pool.overflow()))
+    return stats
 
 
 @asynccontextmanager

@@ -180,7 +180,7 @@ class SqlJobStore:
         until = now + lease_for
         if not self.db.is_sqlite:
             # The disabled check (core.rules.may_lease) is inside the lease statement.
-            async with self.db.postgres(queue=True) as (_conn, raw):
+            async with self.db.postgres(lease=True) as (_conn, raw):
                 leased = await postgres_jobs.lease(
                     raw,
                     job_filter,

@@ -59,13 +59,20 @@ _DISABLED_AMONG = (
 )
 _HELD = "status IN ('leased', 'running')"
 _ACTIVE = "status IN ('pending', 'leased', 'running')"
-_LAPSED = f"SELECT id FROM jobs WHERE {_HELD} AND lease_until < $1::timestamptz LIMIT $2"
-_OVERDUE = f"SELECT id FROM jobs WHERE deadline <= $1::timestamptz AND {_ACTIVE} LIMIT $2"
+
+
+def _lapsed(now: str) -> str:
+    return f"SELECT id FROM jobs WHERE {_HELD} AND lease_until < {now}::timestamptz"
+
+
+def _overdue(now: str) -> str:
+    return f"SELECT id FROM jobs WHERE deadline <= {now}::timestamptz AND {_ACTIVE}"
+
+
+_LAPSED = _lapsed("$1") + " LIMIT $2"
+_OVERDUE = _overdue("$1") + " LIMIT $2"
 # Whether any lease or deadline has run out at $2 (two index probes), inside the guarded lease statement.
-_DUE_NOW = (
-    f"EXISTS ({_LAPSED.replace('$2', '1').replace('$1', '$2')}) "
-    f"OR EXISTS ({_OVERDUE.replace('$2', '1').replace('$1', '$2')})"
-)
+_DUE_NOW = f"EXISTS ({_lapsed('$2')}) OR EXISTS ({_overdue('$2')})"
 
 
 def job_from(record: Sequence[Any]) -> Job:
@@ -254,16 +261,14 @@ def _lease_statement(*, owner: bool, types: bool, node: bool, guarded: bool = Fa
     if node:
         where.append(f"(target_node IS NULL OR target_node = ${n}::varchar)")
     columns = ", ".join(f"jobs.{name}" for name in COLUMNS)
-    answer = f"SELECT {', '.join(COLUMNS)} FROM leased"
-    due = ""
+    names = ", ".join(COLUMNS)
+    due, answer = "", f"SELECT {names} FROM leased"
     if guarded:
-        due = f"WITH due AS MATERIALIZED (SELECT {_DUE_NOW} AS due), "
-        answer = (
-            f"SELECT {', '.join(COLUMNS)}, false AS due FROM leased "
-            f"UNION ALL SELECT {', '.join(['NULL'] * len(COLUMNS))}, true FROM due WHERE due"
-        )
+        due = f"due AS MATERIALIZED (SELECT {_DUE_NOW} AS due), "
+        nulls = ", ".join(["NULL"] * len(COLUMNS))
+        answer = f"SELECT {names}, false AS due FROM leased UNION ALL SELECT {nulls}, true FROM due WHERE due"
     return (
-        f"{due or 'WITH '}picked AS (SELECT id FROM jobs WHERE {' AND '.join(where)} "
+        f"WITH {due}picked AS (SELECT id FROM jobs WHERE {' AND '.join(where)} "
         "ORDER BY priority DESC, scheduled_at, id LIMIT $4::int FOR UPDATE SKIP LOCKED), "
         "leased AS (UPDATE jobs SET status = 'leased', leased_by = $3::varchar, "
         "lease_epoch = jobs.lease_epoch + 1, lease_until = $5::timestamptz, updated_at = $2::timestamptz "
